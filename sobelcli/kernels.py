@@ -1,0 +1,129 @@
+"""Named kernels, built from 1-D factors, and the parser for a user's kernel.
+
+Every 3 x 3 derivative operator here is ``outer(d, s)`` for the x kernel (derivative along
+axis 0, the lab's Gx) and ``outer(s, d)`` for the y kernel, with d = (-1, 0, 1) and a
+smoothing factor s: Sobel (1, 2, 1), Scharr (3, 10, 3), Prewitt (1, 1, 1).
+
+>>> SOBEL_X
+array([[-1., -2., -1.],
+       [ 0.,  0.,  0.],
+       [ 1.,  2.,  1.]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "DIFF",
+    "KERNELS",
+    "OPERATORS",
+    "PREWITT_X",
+    "PREWITT_Y",
+    "SCHARR_X",
+    "SCHARR_Y",
+    "SMOOTH",
+    "SOBEL_X",
+    "SOBEL_Y",
+    "get_kernel",
+    "parse_kernel",
+]
+
+#: The central difference shared by every operator.
+DIFF: tuple[float, float, float] = (-1.0, 0.0, 1.0)
+#: Smoothing factor of each named 3 x 3 operator.
+SMOOTH: dict[str, tuple[float, float, float]] = {
+    "sobel": (1.0, 2.0, 1.0),
+    "scharr": (3.0, 10.0, 3.0),
+    "prewitt": (1.0, 1.0, 1.0),
+}
+OPERATORS: tuple[str, ...] = tuple(SMOOTH)
+
+
+def _pair(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    x = np.outer(DIFF, SMOOTH[name])
+    x.flags.writeable = False
+    y = x.T.copy()
+    y.flags.writeable = False
+    return x, y
+
+
+SOBEL_X, SOBEL_Y = _pair("sobel")
+SCHARR_X, SCHARR_Y = _pair("scharr")
+PREWITT_X, PREWITT_Y = _pair("prewitt")
+
+#: Every named kernel, by the name the command line uses.
+KERNELS: dict[str, NDArray[np.float64]] = {
+    "sobel-x": SOBEL_X,
+    "sobel-y": SOBEL_Y,
+    "scharr-x": SCHARR_X,
+    "scharr-y": SCHARR_Y,
+    "prewitt-x": PREWITT_X,
+    "prewitt-y": PREWITT_Y,
+    "laplace": np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
+    "box3": np.full((3, 3), 1.0 / 9.0),
+    "identity": np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+}
+for _k in KERNELS.values():
+    _k.flags.writeable = False
+
+
+def get_kernel(name: str) -> NDArray[np.float64]:
+    """Return a copy of a named kernel.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown; the message lists the known names.
+    """
+    try:
+        return KERNELS[name.lower()].copy()
+    except KeyError:
+        raise ValueError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)}") from None
+
+
+def parse_kernel(text: str) -> NDArray[np.float64]:
+    """Parse a kernel written as rows split by ``;`` and values by ``,`` or spaces.
+
+    ``"1,0,-1;2,0,-2;1,0,-1"`` is a 3 x 3 kernel; a name from :data:`KERNELS` works too.
+
+    Raises
+    ------
+    ValueError
+        For an empty kernel, ragged rows, a value that is not a number, or NaN/infinity.
+    """
+    spec = text.strip()
+    if spec.lower() in KERNELS:
+        return get_kernel(spec)
+    if not spec:
+        raise ValueError("empty kernel")
+    rows = []
+    for i, row in enumerate(spec.split(";"), start=1):
+        cells = row.replace(",", " ").split()
+        if not cells:
+            raise ValueError(f"kernel row {i} is empty in {text!r}")
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            raise ValueError(f"kernel row {i} has a value that is not a number: {row.strip()!r}") from None
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise ValueError(f"kernel rows have different lengths {[len(r) for r in rows]} in {text!r}")
+    k = np.array(rows, dtype=np.float64)
+    check_kernel(k, text)
+    return k
+
+
+def check_kernel(k: NDArray[np.generic], where: str = "kernel") -> NDArray[np.float64]:
+    """Validate a kernel array: 2-D, non-empty, real, finite. Returns it as float64."""
+    if k.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: kernel must hold real numbers, got dtype {k.dtype}")
+    if k.ndim != 2:
+        raise ValueError(f"{where}: kernel must be 2-D, got shape {k.shape}")
+    if k.size == 0:
+        raise ValueError(f"{where}: kernel is empty")
+    kf = k.astype(np.float64)
+    if not np.isfinite(kf).all():
+        raise ValueError(f"{where}: kernel holds NaN or infinite values")
+    return kf
