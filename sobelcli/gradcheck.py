@@ -9,7 +9,8 @@ overlap, so kh * kw pairs of forwards check the whole image. Unchanged outputs c
 exactly, which makes the check exact to rounding for the lab's quadratic loss.
 
 A check passes when ``|a - n| <= atol + rtol * max(|a|, |n|)``; its relative error is
-``|a - n| / max(|a|, |n|)`` (0 when both are 0).
+``|a - n| / max(|a|, |n|, atol)``: the floor at atol keeps a derivative that is zero on one
+side and rounding noise on the other from showing a relative error of 1.
 """
 
 from __future__ import annotations
@@ -129,13 +130,16 @@ class Checks:
     abs_err: Array = field(init=False)
     rel_err: Array = field(init=False)
     ok: NDArray[np.bool_] = field(init=False)
+    tolerance: Array = field(init=False)
 
     def __post_init__(self) -> None:
         self.abs_err = np.abs(self.analytic - self.numeric)
         scale = np.maximum(np.abs(self.analytic), np.abs(self.numeric))
-        safe = np.where(scale > 0, scale, 1.0)
-        self.rel_err = np.where(scale > 0, self.abs_err / safe, 0.0)
-        self.ok = self.abs_err <= self.atol + self.rtol * scale
+        floor = np.maximum(scale, self.atol)
+        self.rel_err = np.divide(self.abs_err, floor, out=np.zeros_like(self.abs_err),
+                                 where=floor > 0)
+        self.tolerance = self.atol + self.rtol * scale
+        self.ok = self.abs_err <= self.tolerance
 
     def __len__(self) -> int:
         return len(self.analytic)

@@ -1,0 +1,48 @@
+# sobelcli: every target installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+export PIP_NO_INPUT := 1
+
+.PHONY: install demo test lint format bench bench-quick clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[test,lint]'
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+demo: install
+	@mkdir -p out
+	$(BIN)/sobelcli edges sample_images/astronaut.png -o out/astronaut_edges.png
+	$(BIN)/sobelcli gradcheck sample_images/camera.png --all --quiet
+	$(BIN)/sobelcli maximize -o out/maximize.png --seed 0 --plot out/maximize_loss.png --quiet
+	@echo "demo: open out/astronaut_edges.png (edges), out/maximize.png and out/maximize_loss.png"
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/ruff check sobelcli tests bench
+	$(BIN)/ruff format --check sobelcli tests bench
+	$(BIN)/mypy sobelcli
+
+format: install
+	$(BIN)/ruff format sobelcli tests bench
+	$(BIN)/ruff check --fix sobelcli tests bench
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
