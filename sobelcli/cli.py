@@ -48,9 +48,11 @@ class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is needed."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, lazy ones included."""
         return sorted({*super().list_commands(ctx), *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import a lazy command's module and return its command."""
         if cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name].split(":")
             return getattr(import_module(module), attr)  # type: ignore[no-any-return]
@@ -102,7 +104,9 @@ Examples:
 Run 'sobelcli COMMAND --help' for the options of a command.""",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="sobelcli")
-@click.option("--traceback", is_flag=True, hidden=True, help="Show the full Python traceback of an error.")
+@click.option(
+    "--traceback", is_flag=True, hidden=True, help="Show the full Python traceback of an error."
+)
 @click.pass_context
 def cli(ctx: click.Context, traceback: bool) -> None:
     """Sobel edge maps and convolution gradients, from the command line.

@@ -140,23 +140,25 @@ def correlate2d(x: ArrayLike, k: ArrayLike, *, method: Method = "auto") -> NDArr
     ka = _as_2d(k, "kernel")
     _check_fits(xa, ka, "image", "kernel")
     dtype = result_dtype(xa)
-    xa = xa.astype(dtype, copy=False)
-    ka = ka.astype(dtype, copy=False)
+    xf: NDArray[np.floating] = xa.astype(dtype, copy=False)
+    kf: NDArray[np.floating] = ka.astype(dtype, copy=False)
     if method == "auto":
-        method = choose_method(xa.shape, ka)  # type: ignore[assignment]
+        method = choose_method(xf.shape, kf)  # type: ignore[assignment]
     if method == "direct":
-        return _engine.direct(xa, ka)
+        return _engine.direct(xf, kf)
     if method == "separable":
-        factors = _engine.rank1_factors(ka)
+        factors = _engine.rank1_factors(kf)
         if factors is None:
-            raise ValueError(f"kernel of shape {ka.shape} is not separable (rank 1)")
-        return _engine.separable(xa, factors[0], factors[1])
+            raise ValueError(f"kernel of shape {kf.shape} is not separable (rank 1)")
+        return _engine.separable(xf, factors[0], factors[1])
     if method == "fft":
-        return _engine.fft_valid(xa, ka)
+        return _engine.fft_valid(xf, kf)
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-def convolve2d_full(dy: ArrayLike, k: ArrayLike, *, method: Method = "auto") -> NDArray[np.floating]:
+def convolve2d_full(
+    dy: ArrayLike, k: ArrayLike, *, method: Method = "auto"
+) -> NDArray[np.floating]:
     """Full 2-D convolution (with the kernel flip), the same as ``convolve2d(dy, k, "full")``.
 
     Parameters

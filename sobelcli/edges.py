@@ -69,7 +69,9 @@ def pad_image(image: ArrayLike, pad: str | None, width: int = 1) -> NDArray[np.f
     if pad not in PAD_MODES:
         raise ValueError(f"unknown pad mode {pad!r}; choose one of {', '.join(PAD_MODES)}")
     if pad == "mirror" and min(arr.shape) < 2:
-        raise ValueError(f"pad 'mirror' needs at least 2 pixels in each axis, got shape {arr.shape}")
+        raise ValueError(
+            f"pad 'mirror' needs at least 2 pixels in each axis, got shape {arr.shape}"
+        )
     return np.pad(arr, width, mode=PAD_MODES[pad])  # type: ignore[call-overload,no-any-return]
 
 
@@ -125,7 +127,7 @@ def _normalized(values: NDArray[np.floating]) -> NDArray[np.floating]:
 def edge_magnitude(
     image: ArrayLike, operator: str = "sobel", normalize: bool = True, pad: str | None = None
 ) -> NDArray[np.floating]:
-    """Edge magnitude ``E = sqrt((Gx * I)^2 + (Gy * I)^2)``, divided by its maximum: the lab's eq. (2).
+    """Edge magnitude ``E = sqrt((Gx * I)^2 + (Gy * I)^2) / max``: the lab's eq. (2).
 
     Parameters
     ----------
@@ -191,7 +193,7 @@ def edge_map(
         raise ValueError(f"unknown output kind {kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
     gx, gy = edge_gradients(image, operator, pad)
     if kind == "angle":
-        angle = np.arctan2(gy, gx)
+        angle: NDArray[np.floating] = np.arctan2(gy, gx)
         if normalize:
             angle += np.pi
             angle /= 2 * np.pi

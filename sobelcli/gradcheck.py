@@ -28,14 +28,14 @@ from .losses import Loss, get_loss
 __all__ = ["Checks", "GradcheckResult", "gradcheck", "numeric_input_grad", "numeric_kernel_grad"]
 
 Array = NDArray[np.float64]
-GradFn = Callable[[Array, Array], Array]
+GradFn = Callable[[Array, Array], NDArray[Any]]
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-7
 
 
-def _forward(x: Array, k: Array) -> Array:
+def _forward(x: Array, k: Array) -> NDArray[np.floating]:
     # Direct summation keeps untouched outputs bit-identical between the two perturbed runs.
     return correlate2d(x, k, method="direct")
 
@@ -64,7 +64,10 @@ def _block_sums(d: Array, p0: int, q0: int, kh: int, kw: int, shape: tuple[int, 
 
 
 def numeric_input_grad(
-    x: ArrayLike, k: ArrayLike, loss: Loss | str = "sumsq", eps: float = DEFAULT_EPS,
+    x: ArrayLike,
+    k: ArrayLike,
+    loss: Loss | str = "sumsq",
+    eps: float = DEFAULT_EPS,
     pixels: Sequence[tuple[int, int]] | None = None,
 ) -> Array:
     """Central differences of L with respect to the input.
@@ -100,8 +103,9 @@ def numeric_input_grad(
     return out
 
 
-def numeric_kernel_grad(x: ArrayLike, k: ArrayLike, loss: Loss | str = "sumsq",
-                        eps: float = DEFAULT_EPS) -> Array:
+def numeric_kernel_grad(
+    x: ArrayLike, k: ArrayLike, loss: Loss | str = "sumsq", eps: float = DEFAULT_EPS
+) -> Array:
     """Central differences of L with respect to every kernel element; shape of k."""
     xa = np.asarray(x, dtype=np.float64)
     ka = np.array(k, dtype=np.float64)
@@ -136,8 +140,9 @@ class Checks:
         self.abs_err = np.abs(self.analytic - self.numeric)
         scale = np.maximum(np.abs(self.analytic), np.abs(self.numeric))
         floor = np.maximum(scale, self.atol)
-        self.rel_err = np.divide(self.abs_err, floor, out=np.zeros_like(self.abs_err),
-                                 where=floor > 0)
+        self.rel_err = np.divide(
+            self.abs_err, floor, out=np.zeros_like(self.abs_err), where=floor > 0
+        )
         self.tolerance = self.atol + self.rtol * scale
         self.ok = self.abs_err <= self.tolerance
 
@@ -185,19 +190,41 @@ class GradcheckResult:
         out: list[dict[str, Any]] = []
         for g in self.groups:
             for idx, a, n, ae, re, ok in zip(
-                g.index.tolist(), g.analytic.tolist(), g.numeric.tolist(),
-                g.abs_err.tolist(), g.rel_err.tolist(), g.ok.tolist(), strict=True,
+                g.index.tolist(),
+                g.analytic.tolist(),
+                g.numeric.tolist(),
+                g.abs_err.tolist(),
+                g.rel_err.tolist(),
+                g.ok.tolist(),
+                strict=True,
             ):
-                out.append({"wrt": g.wrt, "index": idx, "analytic": a, "numeric": n,
-                            "abs_err": ae, "rel_err": re, "ok": ok})
+                out.append(
+                    {
+                        "wrt": g.wrt,
+                        "index": idx,
+                        "analytic": a,
+                        "numeric": n,
+                        "abs_err": ae,
+                        "rel_err": re,
+                        "ok": ok,
+                    }
+                )
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``sobelcli gradcheck --json``."""
-        return {"passed": self.passed, "max_rel_err": self.max_rel_err,
-                "max_abs_err": self.max_abs_err, "eps": self.eps, "rtol": self.rtol,
-                "atol": self.atol, "loss": self.loss, "count": self.count,
-                "failed": self.failed, "checks": self.rows()}
+        return {
+            "passed": self.passed,
+            "max_rel_err": self.max_rel_err,
+            "max_abs_err": self.max_abs_err,
+            "eps": self.eps,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "loss": self.loss,
+            "count": self.count,
+            "failed": self.failed,
+            "checks": self.rows(),
+        }
 
 
 def gradcheck(
@@ -238,22 +265,27 @@ def gradcheck(
     xa = np.asarray(x, dtype=np.float64)
     ka = np.asarray(k, dtype=np.float64)
     lo = get_loss(loss) if isinstance(loss, str) else loss
-    dy = lo.grad(correlate2d(xa, ka))
+    dy = np.asarray(lo.grad(correlate2d(xa, ka)), dtype=np.float64)
     gx = np.asarray(input_grad(dy, ka), dtype=np.float64)
     gk = np.asarray(kernel_grad(xa, dy), dtype=np.float64)
     if gx.shape != xa.shape or gk.shape != ka.shape:
-        raise ValueError(f"analytic gradients have shapes {gx.shape}, {gk.shape}; "
-                         f"expected {xa.shape}, {ka.shape}")
+        raise ValueError(
+            f"analytic gradients have shapes {gx.shape}, {gk.shape}; "
+            f"expected {xa.shape}, {ka.shape}"
+        )
     if pixels is None:
         idx = np.argwhere(np.ones(xa.shape, dtype=bool))
         numeric = numeric_input_grad(xa, ka, lo, eps).ravel()
     else:
         idx = np.array(list(pixels), dtype=np.intp).reshape(-1, 2)
-        numeric = numeric_input_grad(xa, ka, lo, eps, [tuple(p) for p in idx.tolist()])
+        numeric = numeric_input_grad(
+            xa, ka, lo, eps, [(int(p[0]), int(p[1])) for p in idx.tolist()]
+        )
     inputs = Checks("input", idx, gx[idx[:, 0], idx[:, 1]], numeric, rtol, atol)
     kidx = np.argwhere(np.ones(ka.shape, dtype=bool))
-    kernel = Checks("kernel", kidx, gk.ravel(), numeric_kernel_grad(xa, ka, lo, eps).ravel(),
-                    rtol, atol)
+    kernel = Checks(
+        "kernel", kidx, gk.ravel(), numeric_kernel_grad(xa, ka, lo, eps).ravel(), rtol, atol
+    )
     return GradcheckResult(eps, rtol, atol, lo.name, [inputs, kernel])
 
 

@@ -78,7 +78,7 @@ def get_kernel(name: str) -> NDArray[np.float64]:
         If the name is unknown; the message lists the known names.
     """
     try:
-        return KERNELS[name.lower()].copy()
+        return np.array(KERNELS[name.lower()], dtype=np.float64)
     except KeyError:
         raise ValueError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)}") from None
 
@@ -106,7 +106,9 @@ def parse_kernel(text: str) -> NDArray[np.float64]:
         try:
             rows.append([float(c) for c in cells])
         except ValueError:
-            raise ValueError(f"kernel row {i} has a value that is not a number: {row.strip()!r}") from None
+            raise ValueError(
+                f"kernel row {i} has a value that is not a number: {row.strip()!r}"
+            ) from None
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise ValueError(f"kernel rows have different lengths {[len(r) for r in rows]} in {text!r}")

@@ -25,8 +25,14 @@ from numpy.typing import ArrayLike, NDArray
 from .conv import correlate2d, grad_input
 from .losses import Loss, get_loss
 
-__all__ = ["CONSTRAINTS", "Step", "ascend", "convolution_matrix", "random_start",
-           "top_singular_value"]
+__all__ = [
+    "CONSTRAINTS",
+    "Step",
+    "ascend",
+    "convolution_matrix",
+    "random_start",
+    "top_singular_value",
+]
 
 Array = NDArray[np.float64]
 Constraint = Literal["none", "unit-norm", "box"]
@@ -38,7 +44,7 @@ LOSS_LIMIT = 1e300
 
 @dataclass(frozen=True)
 class Step:
-    """One ascent step: its number (1-based), the loss *before* the update, and the image after it."""
+    """One step: its number (from 1), the loss *before* the update, the image after it."""
 
     step: int
     loss: float
@@ -101,7 +107,9 @@ def ascend(
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive number, got {lr}")
     if constraint not in CONSTRAINTS:
-        raise ValueError(f"unknown constraint {constraint!r}; choose one of {', '.join(CONSTRAINTS)}")
+        raise ValueError(
+            f"unknown constraint {constraint!r}; choose one of {', '.join(CONSTRAINTS)}"
+        )
     lo = get_loss(loss) if isinstance(loss, str) else loss
     ka = np.asarray(k, dtype=np.float64)
     x = _project(np.array(x0, dtype=np.float64), constraint)

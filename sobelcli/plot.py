@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 WIDTH, HEIGHT, MARGIN = 640, 400, 60
 
 
-def wants_log_scale(values: Sequence[float]) -> bool:
+def wants_log_scale(values: Sequence[float] | NDArray[np.float64]) -> bool:
     """True for positive values spanning more than two decades, as geometric growth does."""
     arr = np.asarray(values, dtype=np.float64)
     return bool(arr.size > 1 and (arr > 0).all() and arr.max() / arr.min() > 100)

@@ -43,8 +43,13 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-          justify: Sequence[str] | None = None, caption: str | None = None) -> None:
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    justify: Sequence[str] | None = None,
+    caption: str | None = None,
+) -> None:
     """Print a table on stderr; cells are formatted with ``str``."""
     from rich.table import Table
 
@@ -77,11 +82,16 @@ def progress(description: str, total: int | None, quiet: bool = False) -> Iterat
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[extra]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     out = console()
-    bar = Progress(*columns, console=out, transient=False,
-                   disable=quiet or not out.is_terminal)
+    bar = Progress(*columns, console=out, transient=False, disable=quiet or not out.is_terminal)
     with bar:
         bar.add_task(description, total=total, extra="")
         yield bar

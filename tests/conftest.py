@@ -1,4 +1,4 @@
-"""Shared fixtures and the hypothesis profiles (``HYPOTHESIS_PROFILE=thorough`` runs more examples)."""
+"""Shared fixtures and hypothesis profiles (HYPOTHESIS_PROFILE=thorough runs more examples)."""
 
 from __future__ import annotations
 

@@ -44,6 +44,7 @@ def oracle_edges(img: np.ndarray) -> np.ndarray:
 
 # --- edges ------------------------------------------------------------------------------
 
+
 def test_edges_portrait_within_one_grey_level_of_scipy(runner, tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     result = run(runner, "edges", str(SAMPLES / "astronaut.png"), "-o", str(out))
@@ -55,11 +56,15 @@ def test_edges_portrait_within_one_grey_level_of_scipy(runner, tmp_path: Path) -
     assert np.abs(got.astype(int) - np.rint(oracle_edges(grey) * 255)).max() <= 1
 
 
-@pytest.mark.parametrize(("options", "golden"), [((), "square_edges.png"),
-                                                 (("--pad", "reflect"), "square_edges_reflect.png")])
+@pytest.mark.parametrize(
+    ("options", "golden"),
+    [((), "square_edges.png"), (("--pad", "reflect"), "square_edges_reflect.png")],
+)
 def test_edges_golden_images(runner, tmp_path: Path, options, golden: str) -> None:
     out = tmp_path / "g.png"
-    assert run(runner, "edges", str(SAMPLES / "square.png"), "-o", str(out), *options).exit_code == 0
+    assert (
+        run(runner, "edges", str(SAMPLES / "square.png"), "-o", str(out), *options).exit_code == 0
+    )
     assert np.abs(iio.imread(out).astype(int) - iio.imread(GOLDEN / golden).astype(int)).max() <= 1
 
 
@@ -86,8 +91,15 @@ def test_edges_npy_output_is_raw_float(runner, tmp_path: Path, grey_png: Path) -
 
 
 def test_edges_options(runner, tmp_path: Path, grey_png: Path) -> None:
-    for args in (["--output-kind", "x"], ["--output-kind", "angle"], ["--operator", "scharr"],
-                 ["--threshold", "0.3"], ["--bits", "16"], ["--pad", "wrap"], ["--compress", "9"]):
+    for args in (
+        ["--output-kind", "x"],
+        ["--output-kind", "angle"],
+        ["--operator", "scharr"],
+        ["--threshold", "0.3"],
+        ["--bits", "16"],
+        ["--pad", "wrap"],
+        ["--compress", "9"],
+    ):
         out = tmp_path / "o.png"
         result = run(runner, "edges", str(grey_png), "-o", str(out), *args)
         assert result.exit_code == 0, (args, result.output)
@@ -117,11 +129,19 @@ def test_edges_never_overwrites_its_input(runner, grey_png: Path) -> None:
         (lambda d: d / "missing.png", "no such file"),
         (lambda d: write(d / "empty.png", b""), "empty"),
         (lambda d: write(d / "text.png", b"not a png"), "not a readable image"),
-        (lambda d: (np.save(d / "cube.npy", np.zeros((3, 4, 9))), d / "cube.npy")[1], "not an image"),
-        (lambda d: (np.save(d / "tiny.npy", np.zeros((2, 5))), d / "tiny.npy")[1], "smaller than the 3 x 3"),
+        (
+            lambda d: (np.save(d / "cube.npy", np.zeros((3, 4, 9))), d / "cube.npy")[1],
+            "not an image",
+        ),
+        (
+            lambda d: (np.save(d / "tiny.npy", np.zeros((2, 5))), d / "tiny.npy")[1],
+            "smaller than the 3 x 3",
+        ),
     ],
 )
-def test_edges_bad_input_one_line_exit_1_no_output(runner, tmp_path: Path, make, message: str) -> None:
+def test_edges_bad_input_one_line_exit_1_no_output(
+    runner, tmp_path: Path, make, message: str
+) -> None:
     src = make(tmp_path)
     out = tmp_path / "out.png"
     result = run(runner, "edges", str(src), "-o", str(out))
@@ -140,7 +160,9 @@ def test_edges_truncated_png(runner, tmp_path: Path, grey_png: Path) -> None:
 
 
 def test_edges_output_folder_missing_or_unwritable(runner, tmp_path: Path, grey_png: Path) -> None:
-    err = assert_clean_failure(run(runner, "edges", str(grey_png), "-o", str(tmp_path / "no" / "o.png")))
+    err = assert_clean_failure(
+        run(runner, "edges", str(grey_png), "-o", str(tmp_path / "no" / "o.png"))
+    )
     assert "does not exist" in err
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -155,8 +177,17 @@ def test_edges_output_folder_missing_or_unwritable(runner, tmp_path: Path, grey_
         locked.chmod(0o700)
 
 
-@pytest.mark.parametrize("args", [["--threshold", "1.5"], ["--operator", "canny"], ["--pad", "zero"],
-                                  ["--bits", "12"], ["--compress", "10"], ["-o", "x.jpg"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--threshold", "1.5"],
+        ["--operator", "canny"],
+        ["--pad", "zero"],
+        ["--bits", "12"],
+        ["--compress", "10"],
+        ["-o", "x.jpg"],
+    ],
+)
 def test_edges_bad_options_exit_2(runner, grey_png: Path, args) -> None:
     result = run(runner, "edges", str(grey_png), *args)
     assert result.exit_code == 2
@@ -164,6 +195,7 @@ def test_edges_bad_options_exit_2(runner, grey_png: Path, args) -> None:
 
 
 # --- grad-input ---------------------------------------------------------------------------
+
 
 def test_grad_input_npy_matches_scipy(runner, tmp_path: Path, grey_png: Path) -> None:
     out = tmp_path / "g.npy"
@@ -175,7 +207,10 @@ def test_grad_input_npy_matches_scipy(runner, tmp_path: Path, grey_png: Path) ->
 
 def test_grad_input_png_is_min_max_normalised(runner, tmp_path: Path, grey_png: Path) -> None:
     out = tmp_path / "g.png"
-    assert run(runner, "grad-input", str(grey_png), "-o", str(out), "--kernel", "sobel-y").exit_code == 0
+    assert (
+        run(runner, "grad-input", str(grey_png), "-o", str(out), "--kernel", "sobel-y").exit_code
+        == 0
+    )
     x = iio.imread(grey_png) / 255.0
     g = signal.convolve2d(2 * signal.correlate2d(x, GX.T, "valid"), GX.T, "full")
     expected = np.rint((g - g.min()) / (g.max() - g.min()) * 255)
@@ -183,8 +218,20 @@ def test_grad_input_png_is_min_max_normalised(runner, tmp_path: Path, grey_png: 
 
 
 def test_grad_input_wrt_kernel_json_and_files(runner, tmp_path: Path, grey_png: Path) -> None:
-    result = run(runner, "grad-input", str(grey_png), "--wrt", "kernel", "--loss", "logcosh",
-                 "-k", "1,0,-1;2,0,-2;1,0,-1", "--json", "-o", str(tmp_path / "dk.npy"))
+    result = run(
+        runner,
+        "grad-input",
+        str(grey_png),
+        "--wrt",
+        "kernel",
+        "--loss",
+        "logcosh",
+        "-k",
+        "1,0,-1;2,0,-2;1,0,-1",
+        "--json",
+        "-o",
+        str(tmp_path / "dk.npy"),
+    )
     assert result.exit_code == 0, result.output
     x = iio.imread(grey_png) / 255.0
     k = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
@@ -204,12 +251,21 @@ def test_bad_kernel_exit_2_one_error_line(runner, grey_png: Path, kernel: str) -
 
 def test_kernel_from_npy_file(runner, tmp_path: Path, grey_png: Path) -> None:
     np.save(tmp_path / "k.npy", np.ones((2, 3)))
-    result = run(runner, "grad-input", str(grey_png), "-k", str(tmp_path / "k.npy"), "-o", str(tmp_path / "g.npy"))
+    result = run(
+        runner,
+        "grad-input",
+        str(grey_png),
+        "-k",
+        str(tmp_path / "k.npy"),
+        "-o",
+        str(tmp_path / "g.npy"),
+    )
     assert result.exit_code == 0
     assert np.load(tmp_path / "g.npy").shape == (20, 30)
 
 
 # --- gradcheck -----------------------------------------------------------------------------
+
 
 def test_gradcheck_all_passes_with_json(runner) -> None:
     result = run(runner, "gradcheck", str(SAMPLES / "square.png"), "--all", "--json")
@@ -221,21 +277,40 @@ def test_gradcheck_all_passes_with_json(runner) -> None:
 
 
 def test_gradcheck_at_pixels_and_loss(runner, grey_png: Path) -> None:
-    result = run(runner, "gradcheck", str(grey_png), "--at", "0,0", "--at", "19,29", "--loss", "softplus", "--json")
+    result = run(
+        runner,
+        "gradcheck",
+        str(grey_png),
+        "--at",
+        "0,0",
+        "--at",
+        "19,29",
+        "--loss",
+        "softplus",
+        "--json",
+    )
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert [c["index"] for c in doc["checks"] if c["wrt"] == "input"] == [[0, 0], [19, 29]]
 
 
 def test_gradcheck_fails_with_exit_1_when_tolerance_is_impossible(runner, grey_png: Path) -> None:
-    """With rtol = atol = 0 rounding alone must fail some check: the verdict really depends on it."""
+    """With rtol = atol = 0, rounding alone fails some check: the verdict depends on it."""
     result = run(runner, "gradcheck", str(grey_png), "--all", "--rtol", "0", "--atol", "0")
     assert result.exit_code == 1
     assert "FAIL" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--at", "1;2"], ["--at", "99,0"], ["--all", "--at", "1,1"],
-                                  ["--eps", "0"], ["--pixels", "0"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--at", "1;2"],
+        ["--at", "99,0"],
+        ["--all", "--at", "1,1"],
+        ["--eps", "0"],
+        ["--pixels", "0"],
+    ],
+)
 def test_gradcheck_bad_options(runner, grey_png: Path, args) -> None:
     result = run(runner, "gradcheck", str(grey_png), *args)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
@@ -243,9 +318,20 @@ def test_gradcheck_bad_options(runner, grey_png: Path, args) -> None:
 
 # --- maximize -------------------------------------------------------------------------------
 
+
 def test_maximize_lab_defaults_files_and_determinism(runner, tmp_path: Path) -> None:
-    args = ["maximize", "-o", str(tmp_path / "m.npy"), "--seed", "3", "--losses", str(tmp_path / "l.csv"),
-            "--plot", str(tmp_path / "p.png"), "--json"]
+    args = [
+        "maximize",
+        "-o",
+        str(tmp_path / "m.npy"),
+        "--seed",
+        "3",
+        "--losses",
+        str(tmp_path / "l.csv"),
+        "--plot",
+        str(tmp_path / "p.png"),
+        "--json",
+    ]
     first = run(runner, *args)
     assert first.exit_code == 0, first.output
     image = np.load(tmp_path / "m.npy")
@@ -264,13 +350,29 @@ def test_maximize_lab_defaults_files_and_determinism(runner, tmp_path: Path) -> 
 def test_maximize_png_is_enlarged(runner, tmp_path: Path) -> None:
     assert run(runner, "maximize", "-o", str(tmp_path / "m.png"), "--seed", "1").exit_code == 0
     assert iio.imread(tmp_path / "m.png").shape == (261, 261)  # 9 x 29
-    assert run(runner, "maximize", "-o", str(tmp_path / "s.png"), "--scale", "2", "--size", "5x7").exit_code == 0
+    assert (
+        run(
+            runner, "maximize", "-o", str(tmp_path / "s.png"), "--scale", "2", "--size", "5x7"
+        ).exit_code
+        == 0
+    )
     assert iio.imread(tmp_path / "s.png").shape == (10, 14)
 
 
 def test_maximize_unit_norm_reports_sigma(runner, tmp_path: Path) -> None:
-    result = run(runner, "maximize", "-o", str(tmp_path / "m.npy"), "--constraint", "unit-norm",
-                 "--steps", "3000", "--seed", "0", "--json")
+    result = run(
+        runner,
+        "maximize",
+        "-o",
+        str(tmp_path / "m.npy"),
+        "--constraint",
+        "unit-norm",
+        "--steps",
+        "3000",
+        "--seed",
+        "0",
+        "--json",
+    )
     doc = json.loads(result.stdout)
     assert doc["final_loss"] == pytest.approx(doc["sigma_max_squared"], rel=1e-6)
     a = np.zeros((49, 81))
@@ -283,13 +385,24 @@ def test_maximize_unit_norm_reports_sigma(runner, tmp_path: Path) -> None:
 
 
 def test_maximize_overflow_is_a_clear_error_and_no_file(runner, tmp_path: Path) -> None:
-    result = run(runner, "maximize", "-o", str(tmp_path / "m.png"), "--steps", "100000", "--seed", "0")
+    result = run(
+        runner, "maximize", "-o", str(tmp_path / "m.png"), "--steps", "100000", "--seed", "0"
+    )
     assert "overflows" in assert_clean_failure(result)
     assert not (tmp_path / "m.png").exists()
 
 
-@pytest.mark.parametrize("args", [["--steps", "-1"], ["--lr", "0"], ["--size", "0"], ["--size", "3x"],
-                                  ["--size", "2", "--kernel", "sobel-x"], ["--constraint", "l2"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--steps", "-1"],
+        ["--lr", "0"],
+        ["--size", "0"],
+        ["--size", "3x"],
+        ["--size", "2", "--kernel", "sobel-x"],
+        ["--constraint", "l2"],
+    ],
+)
 def test_maximize_bad_options(runner, tmp_path: Path, args) -> None:
     result = run(runner, "maximize", "-o", str(tmp_path / "m.png"), *args)
     assert result.exit_code == 2 and "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ FINITE = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
 
 @st.composite
 def image_and_kernel(draw: st.DrawFn, dtype: type = np.float64):
-    """An image of 1..24 rows/cols and a kernel no larger than it (one row, one column, even sizes)."""
+    """An image of 1..24 rows/cols and a kernel no larger than it (thin and even sizes too)."""
     h = draw(st.integers(1, 24))
     w = draw(st.integers(1, 24))
     kh = draw(st.integers(1, h))
@@ -116,7 +116,9 @@ def test_lab_eq6_border_limits_by_explicit_sum(rng) -> None:
 def test_integer_input_gives_float64() -> None:
     y = correlate2d(np.arange(16).reshape(4, 4), np.ones((2, 2), dtype=np.int32))
     assert y.dtype == np.float64
-    np.testing.assert_array_equal(y, signal.correlate2d(np.arange(16).reshape(4, 4), np.ones((2, 2)), "valid"))
+    np.testing.assert_array_equal(
+        y, signal.correlate2d(np.arange(16).reshape(4, 4), np.ones((2, 2)), "valid")
+    )
 
 
 def test_kernel_as_large_as_image_gives_one_value() -> None:

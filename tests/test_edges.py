@@ -12,8 +12,11 @@ from scipy import ndimage, signal
 from sobelcli import kernels
 from sobelcli.edges import edge_gradients, edge_magnitude, edge_map
 
-PAIRS = {"sobel": (kernels.SOBEL_X, kernels.SOBEL_Y), "scharr": (kernels.SCHARR_X, kernels.SCHARR_Y),
-         "prewitt": (kernels.PREWITT_X, kernels.PREWITT_Y)}
+PAIRS = {
+    "sobel": (kernels.SOBEL_X, kernels.SOBEL_Y),
+    "scharr": (kernels.SCHARR_X, kernels.SCHARR_Y),
+    "prewitt": (kernels.PREWITT_X, kernels.PREWITT_Y),
+}
 images = st.tuples(st.integers(3, 40), st.integers(3, 40)).flatmap(
     lambda s: arrays(np.float64, s, elements=st.floats(0, 1, width=64))
 )
@@ -21,7 +24,9 @@ images = st.tuples(st.integers(3, 40), st.integers(3, 40)).flatmap(
 
 def oracle_valid(img: np.ndarray, operator: str) -> np.ndarray:
     gx, gy = PAIRS[operator]
-    return np.sqrt(signal.correlate2d(img, gx, "valid") ** 2 + signal.correlate2d(img, gy, "valid") ** 2)
+    return np.sqrt(
+        signal.correlate2d(img, gx, "valid") ** 2 + signal.correlate2d(img, gy, "valid") ** 2
+    )
 
 
 @pytest.mark.parametrize("operator", list(PAIRS))
@@ -44,7 +49,9 @@ def test_pad_modes_match_scipy_ndimage(pad: str, img: np.ndarray) -> None:
     got_x, got_y = edge_gradients(img, pad=pad)
     np.testing.assert_allclose(got_x, gx, atol=1e-12)
     np.testing.assert_allclose(got_y, gy, atol=1e-12)
-    np.testing.assert_allclose(edge_magnitude(img, normalize=False, pad=pad), np.hypot(gx, gy), atol=1e-12)
+    np.testing.assert_allclose(
+        edge_magnitude(img, normalize=False, pad=pad), np.hypot(gx, gy), atol=1e-12
+    )
 
 
 def test_float32_in_float32_out_close_to_float64(rng) -> None:
@@ -88,8 +95,10 @@ def test_thin_strip_needs_a_pad() -> None:
         edge_magnitude(np.ones((1, 9)))
     strip = np.linspace(0, 1, 9)[None, :]
     out = edge_magnitude(strip, normalize=False, pad="nearest")
-    expected = np.hypot(ndimage.correlate(strip, kernels.SOBEL_X, mode="nearest"),
-                        ndimage.correlate(strip, kernels.SOBEL_Y, mode="nearest"))
+    expected = np.hypot(
+        ndimage.correlate(strip, kernels.SOBEL_X, mode="nearest"),
+        ndimage.correlate(strip, kernels.SOBEL_Y, mode="nearest"),
+    )
     np.testing.assert_allclose(out, expected, atol=1e-12)
 
 

@@ -1,4 +1,4 @@
-"""sobelcli.gradcheck: passes on the true gradients, fails on wrong ones, and agrees with a brute-force oracle."""
+"""sobelcli.gradcheck: passes on true gradients, fails on wrong ones, agrees with brute force."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def brute_force_input_grad(x: np.ndarray, k: np.ndarray, eps: float = 1e-6) -> n
         xp, xm = x.copy(), x.copy()
         xp[i, j] += eps
         xm[i, j] -= eps
-        out[i, j] = np.sum(signal.correlate2d(xp, k, "valid") ** 2 - signal.correlate2d(xm, k, "valid") ** 2)
+        out[i, j] = np.sum(
+            signal.correlate2d(xp, k, "valid") ** 2 - signal.correlate2d(xm, k, "valid") ** 2
+        )
     return out / (2 * eps)
 
 
@@ -25,18 +27,27 @@ def brute_force_input_grad(x: np.ndarray, k: np.ndarray, eps: float = 1e-6) -> n
 def test_lattice_numeric_gradient_equals_brute_force(rng, kshape) -> None:
     x = rng.random((9, 11))
     k = rng.standard_normal(kshape)
-    np.testing.assert_allclose(numeric_input_grad(x, k), brute_force_input_grad(x, k), atol=1e-7, rtol=1e-7)
+    np.testing.assert_allclose(
+        numeric_input_grad(x, k), brute_force_input_grad(x, k), atol=1e-7, rtol=1e-7
+    )
     picked = [(0, 0), (8, 10), (4, 5)]
-    np.testing.assert_allclose(numeric_input_grad(x, k, pixels=picked),
-                               brute_force_input_grad(x, k)[tuple(np.array(picked).T)], atol=1e-7)
+    np.testing.assert_allclose(
+        numeric_input_grad(x, k, pixels=picked),
+        brute_force_input_grad(x, k)[tuple(np.array(picked).T)],
+        atol=1e-7,
+    )
 
 
 def test_numeric_gradients_match_scipy_analytic(rng) -> None:
     x = rng.random((12, 10))
     k = rng.standard_normal((3, 4))
     dy = 2 * signal.correlate2d(x, k, "valid")
-    np.testing.assert_allclose(numeric_input_grad(x, k), signal.convolve2d(dy, k, "full"), atol=1e-6)
-    np.testing.assert_allclose(numeric_kernel_grad(x, k), signal.correlate2d(x, dy, "valid"), atol=1e-6)
+    np.testing.assert_allclose(
+        numeric_input_grad(x, k), signal.convolve2d(dy, k, "full"), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        numeric_kernel_grad(x, k), signal.correlate2d(x, dy, "valid"), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("loss", ["sumsq", "logcosh", "softplus", "sum"])
@@ -50,15 +61,20 @@ def test_true_gradients_pass_on_every_pixel(rng, loss: str) -> None:
 def test_kernel_flipped_input_gradient_fails(rng) -> None:
     """Injecting the classic bug (correlation instead of convolution for dL/dX) must be caught."""
     x = rng.random((10, 10))
-    wrong = gradcheck(x, kernels.SOBEL_X, input_grad=lambda dy, k: signal.correlate2d(dy, k, "full"))
+    wrong = gradcheck(
+        x, kernels.SOBEL_X, input_grad=lambda dy, k: signal.correlate2d(dy, k, "full")
+    )
     assert not wrong.passed
     assert wrong.failed > 0
     assert [g.wrt for g in wrong.groups if not g.ok.all()] == ["input"]
 
 
 def test_wrong_kernel_gradient_fails(rng) -> None:
-    wrong = gradcheck(rng.random((8, 8)), rng.random((3, 3)),
-                      kernel_grad=lambda x, dy: signal.correlate2d(x, dy, "valid")[::-1, ::-1])
+    wrong = gradcheck(
+        rng.random((8, 8)),
+        rng.random((3, 3)),
+        kernel_grad=lambda x, dy: signal.correlate2d(x, dy, "valid")[::-1, ::-1],
+    )
     assert not wrong.passed
     assert not wrong.groups[1].ok.all()
 

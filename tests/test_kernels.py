@@ -27,7 +27,9 @@ def test_named_kernels_cannot_be_modified_in_place() -> None:
 
 
 def test_parse_kernel_rows_and_names() -> None:
-    np.testing.assert_array_equal(kernels.parse_kernel("1,0,-1;2,0,-2;1,0,-1"), kernels.SOBEL_Y * -1)
+    np.testing.assert_array_equal(
+        kernels.parse_kernel("1,0,-1;2,0,-2;1,0,-1"), kernels.SOBEL_Y * -1
+    )
     np.testing.assert_array_equal(kernels.parse_kernel(" 1 2 ; 3 4 "), [[1, 2], [3, 4]])
     np.testing.assert_array_equal(kernels.parse_kernel("Sobel-X"), kernels.SOBEL_X)
     assert kernels.parse_kernel("0.5").shape == (1, 1)

@@ -43,17 +43,27 @@ def test_core_imports_numpy_and_stdlib_only(name: str) -> None:
 def test_nothing_imports_the_cli() -> None:
     for path in (p for p in PACKAGE.rglob("*.py") if p.name != "__main__.py"):
         for module in imports_of(path):
-            assert not module.endswith("cli") or module.endswith("sobelcli"), f"{path} imports {module}"
-            assert "commands" not in module or "commands" in str(path.parent), f"{path} imports {module}"
+            assert not module.endswith("cli") or module.endswith("sobelcli"), (
+                f"{path} imports {module}"
+            )
+            assert "commands" not in module or "commands" in str(path.parent), (
+                f"{path} imports {module}"
+            )
 
 
 def test_help_imports_no_numpy_imageio_or_skimage() -> None:
-    code = ("import sys\nfrom sobelcli.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('numpy', 'imageio', 'skimage', 'scipy', 'rich') if m in sys.modules]\n"
-            "print('HEAVY', heavy)\n")
+    code = (
+        "import sys\nfrom sobelcli.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'imageio', 'skimage', 'scipy', 'rich')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
     for args in ([], ["edges"], ["gradcheck"]):
         script = code.replace("['--help']", repr([*args, "--help"]))
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
         assert "HEAVY []" in out.stdout, (args, out.stdout)
 
 
@@ -72,4 +82,5 @@ def test_readme_help_blocks_match_the_real_help() -> None:
     assert {"sobelcli", "edges", "grad-input", "gradcheck", "maximize"} <= set(found)
     for command, body in found.items():
         assert body.rstrip() == readme_help.real_help(command), (
-            f"README's help of {command} is stale: run python tests/readme_help.py")
+            f"README's help of {command} is stale: run python tests/readme_help.py"
+        )

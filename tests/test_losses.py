@@ -25,7 +25,9 @@ def test_values_of_known_points() -> None:
     assert LOSSES["sumsq"].value(y) == 5.0
     assert LOSSES["logcosh"].value(np.array([0.0])) == 0.0
     assert LOSSES["softplus"].value(np.array([0.0])) == pytest.approx(np.log(2))
-    assert LOSSES["logcosh"].value(np.array([800.0])) == pytest.approx(800 - np.log(2))  # no overflow
+    assert LOSSES["logcosh"].value(np.array([800.0])) == pytest.approx(
+        800 - np.log(2)
+    )  # no overflow
 
 
 def test_unknown_loss() -> None:

@@ -26,18 +26,21 @@ def test_deterministic_for_a_seed_and_nondecreasing_for_small_lr() -> None:
     a = [s.loss for s in ascend(random_start((9, 9), 1), kernels.SOBEL_X, steps=50, lr=1e-3)]
     b = [s.loss for s in ascend(random_start((9, 9), 1), kernels.SOBEL_X, steps=50, lr=1e-3)]
     assert a == b
-    assert all(later >= earlier for earlier, later in zip(a, a[1:]))
+    assert all(later >= earlier for earlier, later in zip(a, a[1:], strict=False))
 
 
 def test_convolution_matrix_is_the_forward(rng) -> None:
     x = rng.random((6, 7))
     k = rng.standard_normal((3, 2))
-    np.testing.assert_allclose(convolution_matrix(x.shape, k) @ x.ravel(),
-                               signal.correlate2d(x, k, "valid").ravel())
+    np.testing.assert_allclose(
+        convolution_matrix(x.shape, k) @ x.ravel(), signal.correlate2d(x, k, "valid").ravel()
+    )
 
 
 def test_unit_norm_converges_to_sigma_max_squared() -> None:
-    steps = list(ascend(random_start((9, 9), 0), kernels.SOBEL_X, steps=3000, constraint="unit-norm"))
+    steps = list(
+        ascend(random_start((9, 9), 0), kernels.SOBEL_X, steps=3000, constraint="unit-norm")
+    )
     sigma = top_singular_value((9, 9), kernels.SOBEL_X)
     assert steps[-1].loss == pytest.approx(sigma**2, rel=1e-6)
     assert np.linalg.norm(steps[-1].image) == pytest.approx(1.0)
@@ -53,8 +56,10 @@ def test_overflow_stops_with_a_clear_error() -> None:
         list(ascend(random_start((9, 9), 0), kernels.SOBEL_X, steps=100_000))
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"steps": -1}, "steps"), ({"lr": 0.0}, "lr"),
-                                                  ({"constraint": "l1"}, "constraint")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"steps": -1}, "steps"), ({"lr": 0.0}, "lr"), ({"constraint": "l1"}, "constraint")],
+)
 def test_bad_arguments(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         list(ascend(np.ones((4, 4)), kernels.SOBEL_X, **kwargs))

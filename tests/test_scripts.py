@@ -20,13 +20,20 @@ pytestmark = pytest.mark.skipif(SCRIPT is None, reason="the sobelcli script is n
 
 def sh(command: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": f"{Path(SCRIPT).parent}:/usr/bin:/bin", "NO_COLOR": "1"}
-    return subprocess.run(["bash", "-c", "set -o pipefail; " + command], cwd=cwd, capture_output=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        ["bash", "-c", "set -o pipefail; " + command],
+        cwd=cwd,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_version_and_module_entry(tmp_path: Path) -> None:
     assert sh("sobelcli --version", tmp_path).stdout.decode().strip().endswith(__version__)
-    out = subprocess.run([sys.executable, "-m", "sobelcli", "--help"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "sobelcli", "--help"], capture_output=True, text=True
+    )
     assert out.returncode == 0 and "edges" in out.stdout
 
 
@@ -53,5 +60,7 @@ def test_gradcheck_as_a_ci_gate(tmp_path: Path) -> None:
 
 
 def test_output_to_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
-    result = sh(f"sobelcli edges {SAMPLES / 'astronaut.png'} -o - | head -c 10 > /dev/null", tmp_path)
+    result = sh(
+        f"sobelcli edges {SAMPLES / 'astronaut.png'} -o - | head -c 10 > /dev/null", tmp_path
+    )
     assert b"Traceback" not in result.stderr

@@ -11,13 +11,18 @@ from ._options import image_options, json_option, kernel_option, loss_option, qu
 WORST = 20
 
 
-def _pixel(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple[int, int]]:
+def _pixel(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[tuple[int, int]]:
     out = []
     for text in values:
         parts = text.replace(" ", "").split(",")
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise click.BadParameter(f"{text!r} is not a pixel; write ROW,COL with 0-based integers, "
-                                     "as in --at 10,20", ctx=ctx, param=param)
+            raise click.BadParameter(
+                f"{text!r} is not a pixel; write ROW,COL with 0-based integers, as in --at 10,20",
+                ctx=ctx,
+                param=param,
+            )
         out.append((int(parts[0]), int(parts[1])))
     return out
 
@@ -34,24 +39,65 @@ Examples:
 @click.argument("image", metavar="IMAGE")
 @kernel_option
 @loss_option
-@click.option("--pixels", "n_pixels", type=click.IntRange(min=1), default=10, show_default=True,
-              metavar="N", help="Check N random pixels (distinct, drawn with --seed).")
+@click.option(
+    "--pixels",
+    "n_pixels",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Check N random pixels (distinct, drawn with --seed).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random pixels.")
-@click.option("--at", "at", multiple=True, callback=_pixel, metavar="ROW,COL",
-              help="Check this pixel (0-based; repeatable) instead of random ones.")
+@click.option(
+    "--at",
+    "at",
+    multiple=True,
+    callback=_pixel,
+    metavar="ROW,COL",
+    help="Check this pixel (0-based; repeatable) instead of random ones.",
+)
 @click.option("--all", "check_all", is_flag=True, help="Check every pixel.")
-@click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), default=1e-6,
-              show_default=True, help="Step of the central difference.")
-@click.option("--rtol", type=click.FloatRange(min=0.0), default=1e-5, show_default=True,
-              help="Relative tolerance.")
-@click.option("--atol", type=click.FloatRange(min=0.0), default=1e-7, show_default=True,
-              help="Absolute tolerance.")
+@click.option(
+    "--eps",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Step of the central difference.",
+)
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0.0),
+    default=1e-5,
+    show_default=True,
+    help="Relative tolerance.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0.0),
+    default=1e-7,
+    show_default=True,
+    help="Absolute tolerance.",
+)
 @image_options
 @json_option
 @quiet_option
-def command(image: str, kernel: tuple[str, Any], loss: str, n_pixels: int, seed: int,
-            at: list[tuple[int, int]], check_all: bool, eps: float, rtol: float, atol: float,
-            channel: int | None, max_pixels: int, as_json: bool, quiet: bool) -> None:
+def command(
+    image: str,
+    kernel: tuple[str, Any],
+    loss: str,
+    n_pixels: int,
+    seed: int,
+    at: list[tuple[int, int]],
+    check_all: bool,
+    eps: float,
+    rtol: float,
+    atol: float,
+    channel: int | None,
+    max_pixels: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Check dL/dX and dL/dK of L = loss(K * X) against finite differences.
 
     The numeric derivative is (L(x + eps) - L(x - eps)) / (2 eps) with the forward recomputed,
@@ -76,11 +122,14 @@ def command(image: str, kernel: tuple[str, Any], loss: str, n_pixels: int, seed:
 
     x = images.load_image(image, channel=channel, max_pixels=max_pixels, dtype=np.float64)
     if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
-        raise click.ClickException(f"{image}: image of shape {x.shape} is smaller than the kernel {k.shape}")
+        raise click.ClickException(
+            f"{image}: image of shape {x.shape} is smaller than the kernel {k.shape}"
+        )
     for i, j in at:
         if not (i < x.shape[0] and j < x.shape[1]):
-            raise click.BadParameter(f"pixel {i},{j} is outside the {x.shape[0]} x {x.shape[1]} image",
-                                     param_hint="--at")
+            raise click.BadParameter(
+                f"pixel {i},{j} is outside the {x.shape[0]} x {x.shape[1]} image", param_hint="--at"
+            )
     pixels = None if check_all else (at or random_pixels(x.shape, n_pixels, seed))
     result = gradcheck(x, k, loss, pixels=pixels, eps=eps, rtol=rtol, atol=atol)
     if as_json:
@@ -89,18 +138,20 @@ def command(image: str, kernel: tuple[str, Any], loss: str, n_pixels: int, seed:
         _table(result, image, name)
     verdict = "PASS" if result.passed else "FAIL"
     bad = f"{result.failed:,} of " if not result.passed else ""
-    message = (f"{verdict}: {bad}{result.count:,} checks (L = {result.loss}, K = {name}); max rel err "
-               f"{result.max_rel_err:.2e}, max abs err {result.max_abs_err:.2e} "
-               f"(rtol {rtol:g}, atol {atol:g}, eps {eps:g})")
+    message = (
+        f"{verdict}: {bad}{result.count:,} checks (L = {result.loss}, K = {name}); max rel err "
+        f"{result.max_rel_err:.2e}, max abs err {result.max_abs_err:.2e} "
+        f"(rtol {rtol:g}, atol {atol:g}, eps {eps:g})"
+    )
     report.console().print(message, markup=False, style="green" if result.passed else "bold red")
     if not result.passed:
         raise click.exceptions.Exit(1)
 
 
 def _table(result: Any, image: str, kernel: str) -> None:
-    from .. import report
-
     import numpy as np
+
+    from .. import report
 
     # Rank every check by how much of its tolerance it uses; show the worst.
     usage = np.concatenate([g.abs_err / np.maximum(g.tolerance, 1e-300) for g in result.groups])
@@ -119,12 +170,27 @@ def _table(result: Any, image: str, kernel: str) -> None:
     caption = None
     if limit < len(order):
         rest = np.concatenate([g.rel_err for g in result.groups])[order[limit:]]
-        caption = (f"… {len(rest):,} more checks, using at most {100 * usage[order[limit]]:.2g}% of their "
-                   f"tolerance; rel err <= {rest.max():.2e} (median {np.median(rest):.2e})")
+        caption = (
+            f"… {len(rest):,} more checks, using at most {100 * usage[order[limit]]:.2g}% of their "
+            f"tolerance; rel err <= {rest.max():.2e} (median {np.median(rest):.2e})"
+        )
     report.table(
-        f"gradcheck {image}: the {len(shown)} largest relative errors" if caption else f"gradcheck {image}",
+        f"gradcheck {image}: the {len(shown)} largest relative errors"
+        if caption
+        else f"gradcheck {image}",
         ["wrt", "where", "analytic", "numeric", "abs err", "rel err", "ok"],
-        [(g.wrt, f"({g.index[n][0]}, {g.index[n][1]})", report.fmt(float(g.analytic[n]), 10),
-          report.fmt(float(g.numeric[n]), 10), f"{g.abs_err[n]:.2e}", f"{g.rel_err[n]:.2e}",
-          "yes" if g.ok[n] else "NO") for _, g, n in shown],
-        justify=["left", "left", "right", "right", "right", "right", "center"], caption=caption)
+        [
+            (
+                g.wrt,
+                f"({g.index[n][0]}, {g.index[n][1]})",
+                report.fmt(float(g.analytic[n]), 10),
+                report.fmt(float(g.numeric[n]), 10),
+                f"{g.abs_err[n]:.2e}",
+                f"{g.rel_err[n]:.2e}",
+                "yes" if g.ok[n] else "NO",
+            )
+            for _, g, n in shown
+        ],
+        justify=["left", "left", "right", "right", "right", "right", "center"],
+        caption=caption,
+    )

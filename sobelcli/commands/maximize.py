@@ -17,8 +17,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, 
     if len(parts) in (1, 2) and all(p.strip().isdigit() and int(p) > 0 for p in parts):
         h = int(parts[0])
         return h, int(parts[-1])
-    raise click.BadParameter(f"{value!r}: write H or HxW with positive integers, as in 9 or 16x32",
-                             ctx=ctx, param=param)
+    raise click.BadParameter(
+        f"{value!r}: write H or HxW with positive integers, as in 9 or 16x32", ctx=ctx, param=param
+    )
 
 
 @click.command(
@@ -30,34 +31,94 @@ Examples:
   sobelcli maximize -o p.png --size 32x48 --kernel sobel-y --constraint box
   sobelcli maximize -o p.npy --init photo.png --steps 20 --constraint box""",
 )
-@click.option("-o", "--output", required=True, metavar="OUT",
-              help="The image: .png (min-max normalised, enlarged by --scale), .npy (raw) or '-'.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="OUT",
+    help="The image: .png (min-max normalised, enlarged by --scale), .npy (raw) or '-'.",
+)
 @kernel_option
 @loss_option
-@click.option("--size", default="9", show_default=True, callback=_size, metavar="H[xW]",
-              help="Size of the random start image.")
-@click.option("--init", "init", metavar="IMAGE", default=None,
-              help="Start from this image (grey, [0, 1]) instead of uniform noise.")
-@click.option("--steps", type=click.IntRange(min=0), default=250, show_default=True,
-              help="Number of updates x += lr * dL/dx.")
-@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=0.01, show_default=True,
-              help="Step size.")
-@click.option("--seed", type=int, default=None, help="Seed of the uniform [0, 1) start (default: random).")
-@click.option("--constraint", type=click.Choice(["none", "unit-norm", "box"]), default="none",
-              show_default=True,
-              help="After each step: none (the lab; grows geometrically), unit-norm (x /= ||x||: "
-              "power iteration, L -> sigma_max^2) or box (clip to [0, 1]).")
-@click.option("--scale", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Enlarge the PNG N times, nearest neighbour [default: to >= 256 px wide].")
-@click.option("--losses", "losses_csv", metavar="FILE.csv", default=None,
-              help="Write step,loss rows (loss before each update).")
-@click.option("--plot", "plot_png", metavar="FILE.png", default=None,
-              help="Draw the loss curve (log scale when it grows geometrically).")
+@click.option(
+    "--size",
+    default="9",
+    show_default=True,
+    callback=_size,
+    metavar="H[xW]",
+    help="Size of the random start image.",
+)
+@click.option(
+    "--init",
+    "init",
+    metavar="IMAGE",
+    default=None,
+    help="Start from this image (grey, [0, 1]) instead of uniform noise.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    default=250,
+    show_default=True,
+    help="Number of updates x += lr * dL/dx.",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="Step size.",
+)
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the uniform [0, 1) start (default: random)."
+)
+@click.option(
+    "--constraint",
+    type=click.Choice(["none", "unit-norm", "box"]),
+    default="none",
+    show_default=True,
+    help="After each step: none (the lab; grows geometrically), unit-norm (x /= ||x||: "
+    "power iteration, L -> sigma_max^2) or box (clip to [0, 1]).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Enlarge the PNG N times, nearest neighbour [default: to >= 256 px wide].",
+)
+@click.option(
+    "--losses",
+    "losses_csv",
+    metavar="FILE.csv",
+    default=None,
+    help="Write step,loss rows (loss before each update).",
+)
+@click.option(
+    "--plot",
+    "plot_png",
+    metavar="FILE.png",
+    default=None,
+    help="Draw the loss curve (log scale when it grows geometrically).",
+)
 @json_option
 @quiet_option
-def command(output: str, kernel: tuple[str, Any], loss: str, size: tuple[int, int], init: str | None,
-            steps: int, lr: float, seed: int | None, constraint: str, scale: int | None,
-            losses_csv: str | None, plot_png: str | None, as_json: bool, quiet: bool) -> None:
+def command(
+    output: str,
+    kernel: tuple[str, Any],
+    loss: str,
+    size: tuple[int, int],
+    init: str | None,
+    steps: int,
+    lr: float,
+    seed: int | None,
+    constraint: str,
+    scale: int | None,
+    losses_csv: str | None,
+    plot_png: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Find the image that a filter responds to most, by gradient ascent.
 
     From a uniform random image (or --init), repeat X <- X + lr * dL/dX with
@@ -75,25 +136,35 @@ def command(output: str, kernel: tuple[str, Any], loss: str, size: tuple[int, in
     name, k = kernel
 
     import numpy as np
+    from rich.progress import TaskID
 
     from .. import images, report
     from ..maximize import ascend, random_start, top_singular_value
 
-    x0 = (images.load_image(init, dtype=np.float64) if init else random_start(size, seed))
+    x0 = images.load_image(init, dtype=np.float64) if init else random_start(size, seed)
     if k.shape[0] > x0.shape[0] or k.shape[1] > x0.shape[1]:
-        raise click.BadParameter(f"the image {x0.shape} is smaller than the kernel {k.shape}",
-                                 param_hint="--init" if init else "--size")
+        raise click.BadParameter(
+            f"the image {x0.shape} is smaller than the kernel {k.shape}",
+            param_hint="--init" if init else "--size",
+        )
     history: list[float] = []
     x = x0
     with report.progress("ascent", steps, quiet) as bar:
         for step in ascend(x0, k, loss, steps=steps, lr=lr, constraint=constraint):  # type: ignore[arg-type]
             history.append(step.loss)
             x = step.image
-            bar.update(0, advance=1, extra=f"L = {step.loss:.4g}")
-    summary: dict[str, Any] = {"output": output, "steps": steps, "lr": lr, "kernel": name, "loss": loss,
-                               "constraint": constraint, "shape": list(x.shape),
-                               "first_loss": history[0] if history else None,
-                               "final_loss": history[-1] if history else None}
+            bar.update(TaskID(0), advance=1, extra=f"L = {step.loss:.4g}")
+    summary: dict[str, Any] = {
+        "output": output,
+        "steps": steps,
+        "lr": lr,
+        "kernel": name,
+        "loss": loss,
+        "constraint": constraint,
+        "shape": list(x.shape),
+        "first_loss": history[0] if history else None,
+        "final_loss": history[-1] if history else None,
+    }
     if constraint == "unit-norm" and loss == "sumsq" and x.size <= SVD_MAX_PIXELS:
         sigma = top_singular_value(x.shape, k)
         summary["sigma_max_squared"] = sigma**2
@@ -121,12 +192,18 @@ def _tell(summary: dict[str, Any], quiet: bool) -> None:
     from .. import report
 
     if summary["final_loss"] is not None:
-        report.info(f"L: {report.fmt(summary['first_loss'])} at step 1 -> "
-                    f"{report.fmt(summary['final_loss'])} at step {summary['steps']}", quiet)
+        report.info(
+            f"L: {report.fmt(summary['first_loss'])} at step 1 -> "
+            f"{report.fmt(summary['final_loss'])} at step {summary['steps']}",
+            quiet,
+        )
     if "sigma_max_squared" in summary:
         exact = summary["sigma_max_squared"]
         gap = abs(summary["final_loss"] - exact) / exact
-        report.info(f"sigma_max^2 of the convolution (exact, SVD) = {report.fmt(exact, 10)}; "
-                    f"L is within {gap:.1e} of it", quiet)
+        report.info(
+            f"sigma_max^2 of the convolution (exact, SVD) = {report.fmt(exact, 10)}; "
+            f"L is within {gap:.1e} of it",
+            quiet,
+        )
     if summary["output"] != "-":
         report.info(f"wrote {summary['output']}", quiet)

@@ -1,4 +1,4 @@
-"""Regenerate the golden images from scipy (an oracle independent of sobelcli): python make_golden.py."""
+"""Regenerate the golden images from scipy, an oracle independent of sobelcli."""
 
 from pathlib import Path
 
@@ -19,8 +19,13 @@ def sobel_valid(img: np.ndarray) -> np.ndarray:
 def main() -> None:
     square = iio.imread(SAMPLES / "square.png") / 255.0
     iio.imwrite(HERE / "square_edges.png", np.rint(sobel_valid(square) * 255).astype(np.uint8))
-    reflect = np.hypot(ndimage.correlate(square, GX, mode="reflect"), ndimage.correlate(square, GX.T, mode="reflect"))
-    iio.imwrite(HERE / "square_edges_reflect.png", np.rint(reflect / reflect.max() * 255).astype(np.uint8))
+    reflect = np.hypot(
+        ndimage.correlate(square, GX, mode="reflect"),
+        ndimage.correlate(square, GX.T, mode="reflect"),
+    )
+    iio.imwrite(
+        HERE / "square_edges_reflect.png", np.rint(reflect / reflect.max() * 255).astype(np.uint8)
+    )
 
 
 if __name__ == "__main__":
