@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "grad-input": "sobelcli.commands.grad_input:command",
     "gradcheck": "sobelcli.commands.gradcheck:command",
     "maximize": "sobelcli.commands.maximize:command",
+    "train": "sobelcli.commands.train:command",
+    "predict": "sobelcli.commands.predict:command",
 }
 
 
@@ -40,8 +42,18 @@ class Terminated(BaseException):
     """Raised in the main thread on SIGTERM, so that clean-up code runs."""
 
 
+def _quiet_unraisable(unraisable: Any) -> None:
+    """After an interrupt, objects cut off half-built complain from ``__del__``: not news."""
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    sys.unraisablehook = _quiet_unraisable
     raise Terminated
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    sys.unraisablehook = _quiet_unraisable
+    raise KeyboardInterrupt
 
 
 class LazyGroup(click.Group):
@@ -123,4 +135,6 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sobelcli`` script."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignoring it
+        signal.signal(signal.SIGINT, _on_sigint)
     cli.main(args=argv, prog_name="sobelcli")

@@ -26,15 +26,28 @@ def console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _plain() -> bool:
+    """True when stderr is not a terminal: lines go out as they are, without importing rich."""
+    stream = sys.stderr
+    return stream is None or not stream.isatty()
+
+
 def info(message: str, quiet: bool = False) -> None:
     """One line of news on stderr (``quiet`` drops it)."""
-    if not quiet:
+    if quiet:
+        return
+    if _plain():
+        sys.stderr.write(message + "\n")
+    else:
         console().print(message, markup=False)
 
 
 def warn(message: str) -> None:
     """One warning line on stderr, kept even with --quiet."""
-    console().print(f"warning: {message}", markup=False, style="yellow")
+    if _plain():
+        sys.stderr.write(f"warning: {message}\n")
+    else:
+        console().print(f"warning: {message}", markup=False, style="yellow")
 
 
 def emit_json(document: Any) -> None:

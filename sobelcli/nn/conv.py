@@ -13,9 +13,11 @@ and its gradients are eqs. (5) and (6) of :mod:`sobelcli.conv`, summed the same 
     dL/dX[n, :, :, c] = sum_f full_convolution(dL/dY[n, :, :, f], K[:, :, c, f])
 
 With the im2col matrix P, ``P[(n, i, j), (k, l, c)] = x[n, i + k, j + l, c]``, these are
-``Y = P K2 + b``, ``dL/dK2 = P^T dY2`` and ``dL/dP = dY2 K2^T`` (K2 the kernel reshaped to
-``(kh kw C, F)``, dY2 to ``(N OH OW, F)``); col2im adds dL/dP back onto the input: a loop
-over the kh * kw taps, never over pixels.
+``Y = P K2 + b``, ``dL/dK2 = P^T dY2`` and ``dL/dX = col2im(dY2 K2^T)`` (K2 the kernel
+reshaped to ``(kh kw C, F)``, dY2 to ``(N OH OW, F)``; col2im adds each row back onto the
+patch it came from). The backward computes dL/dX tap by tap, ``dX[:, k:k+OH, l:l+OW, :]
++= dY2 K[k, l]^T``: the same sums. Python loops run over the kh * kw taps, never over
+samples or pixels.
 
 dtypes: float32 in, float32 out (for training); anything else is computed in float64
 (for gradient checks). The kernel takes the input's dtype.
@@ -164,9 +166,25 @@ def conv2d_backward(
     cols, x_shape, w = cache
     kh, kw, _, f = w.shape
     dy2 = np.ascontiguousarray(dy, dtype=cols.dtype).reshape(-1, f)
-    dw = (cols.T @ dy2).reshape(w.shape)
-    db = dy2.sum(axis=0)
+    n = x_shape[0]
+    if cols.shape[1] < 32:
+        # Few taps (a first layer): one (K x M) @ (M x F) product with a huge M runs badly
+        # in BLAS; per-sample products summed over the batch run several times faster.
+        per_sample = cols.reshape(n, -1, cols.shape[1]).transpose(0, 2, 1)
+        dw = np.matmul(per_sample, dy2.reshape(n, -1, f)).sum(axis=0).reshape(w.shape)
+    else:
+        dw = (cols.T @ dy2).reshape(w.shape)
+    # Column sums as a matrix-vector product: much faster than sum(axis=0) on tall arrays.
+    db = np.ones(dy2.shape[0], dtype=dy2.dtype) @ dy2
     dx = None
     if input_grad:
-        dx = col2im(dy2 @ w.reshape(-1, f).T, x_shape, kh, kw)
+        # Eq. (6) tap by tap: dX[:, k:k+OH, l:l+OW, :] += dY @ K[k, l]^T. The same sums as
+        # col2im(dY2 @ K2^T), without the (N OH OW, kh kw C) intermediate: ~20% faster.
+        n, h, wd, c = x_shape
+        oh, ow = h - kh + 1, wd - kw + 1
+        taps = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (kh, kw, F, C)
+        dx = np.zeros(x_shape, dtype=dy2.dtype)
+        for k in range(kh):
+            for m in range(kw):
+                dx[:, k : k + oh, m : m + ow, :] += (dy2 @ taps[k, m]).reshape(n, oh, ow, c)
     return dx, dw, db

@@ -86,6 +86,8 @@ class Conv2D(Layer):
         self.filters = filters
         self.kernel_size = kernel_size
         self.activation = _activation(activation)
+        #: set by Sequential when a MaxPool2D follows: the pool applies the ReLU instead
+        self.relu_in_pool = False
         self._cache: ConvCache | None = None
         self._out: Array | None = None
 
@@ -103,7 +105,7 @@ class Conv2D(Layer):
     def forward(self, x: Array, training: bool = False) -> Array:
         """Correlate, add bias, apply ReLU in place."""
         y, cache = conv2d_forward(x, self.params["kernel"], self.params["bias"])
-        if self.activation == "relu":
+        if self.activation == "relu" and not self.relu_in_pool:
             relu(y, out=y)
         if training:
             self._cache, self._out = cache, y
@@ -113,7 +115,7 @@ class Conv2D(Layer):
         """ReLU mask, then :func:`~sobelcli.nn.conv.conv2d_backward`."""
         if self._cache is None or self._out is None:
             raise RuntimeError(f"{self.name}: backward before a training forward")
-        if self.activation == "relu":
+        if self.activation == "relu" and not self.relu_in_pool:
             dy = relu_backward(dy, self._out)
         dx, dw, db = conv2d_backward(dy, self._cache, input_grad=self.input_grad)
         self.grads = {"kernel": dw, "bias": db}
@@ -122,13 +124,22 @@ class Conv2D(Layer):
 
 
 class MaxPool2D(Layer):
-    """2 x 2 max-pooling, stride 2, floor: ``(N, H, W, C) -> (N, H//2, W//2, C)``."""
+    """2 x 2 max-pooling, stride 2, floor: ``(N, H, W, C) -> (N, H//2, W//2, C)``.
+
+    With ``relu_first`` (set by :class:`~sobelcli.nn.model.Sequential` after a Conv2D with
+    ReLU) it computes ``relu(maxpool(z))`` from the convolution's pre-activation z, which
+    equals ``maxpool(relu(z))`` since ReLU is increasing, with its gradient
+    ``[max > 0] * [at the argmax]``, the same as Keras'. The ReLU and its mask then run on
+    the pooled array, a quarter of the size, and pooling sees no ReLU zeros, so no ties.
+    """
 
     kind = "MaxPooling2D"
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
+        self.relu_first = False
         self._cache: PoolCache | None = None
+        self._out: Array | None = None
 
     def build(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
         """No weights."""
@@ -138,16 +149,21 @@ class MaxPool2D(Layer):
     def forward(self, x: Array, training: bool = False) -> Array:
         """Max over each 2 x 2 window."""
         y, cache = maxpool2d_forward(x)
+        if self.relu_first:
+            y = relu(y)  # a new array: the cache keeps the max of z for the backward
         if training:
-            self._cache = cache
+            self._cache, self._out = cache, y
         return y
 
     def backward(self, dy: Array) -> Array | None:
         """Route dy to each window's maximum."""
         if self._cache is None:
             raise RuntimeError(f"{self.name}: backward before a training forward")
+        if self.relu_first:
+            assert self._out is not None
+            dy = relu_backward(dy, self._out)
         dx = maxpool2d_backward(dy, self._cache)
-        self._cache = None
+        self._cache = self._out = None
         return dx
 
 
@@ -202,7 +218,7 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        """x W + b, then ReLU if asked."""
+        """X W + b, then ReLU if asked."""
         w = self.params["kernel"].astype(x.dtype, copy=False)
         y = x @ w
         y += self.params["bias"].astype(x.dtype, copy=False)
@@ -213,7 +229,7 @@ class Dense(Layer):
         return y
 
     def backward(self, dy: Array) -> Array | None:
-        """dW = x^T dy, db = sum dy, dx = dy W^T."""
+        """DW = x^T dy, db = sum dy, dx = dy W^T."""
         if self._x is None or self._out is None:
             raise RuntimeError(f"{self.name}: backward before a training forward")
         if self.activation == "relu":

@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FILES", "IMAGES_MAGIC", "LABELS_MAGIC", "DataError", "MnistData", "load_mnist", "read_idx"]
+__all__ = [
+    "FILES",
+    "IMAGES_MAGIC",
+    "LABELS_MAGIC",
+    "DataError",
+    "MnistData",
+    "load_mnist",
+    "read_idx",
+]
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
@@ -51,7 +59,9 @@ class MnistData:
         """The first n training images and labels (all if n is None); the test set as is."""
         if n is None:
             return self
-        return MnistData(self.train_images[:n], self.train_labels[:n], self.test_images, self.test_labels)
+        return MnistData(
+            self.train_images[:n], self.train_labels[:n], self.test_images, self.test_labels
+        )
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -13,6 +13,7 @@ renamed over the target, so a failure never leaves a partial file.
 
 from __future__ import annotations
 
+import copy
 import json
 import zipfile
 from collections.abc import Sequence
@@ -68,6 +69,25 @@ class Sequential:
             self.output_shapes.append(shape)
         if self.layers:
             self.layers[0].input_grad = False
+        for layer, after in zip(self.layers, self.layers[1:], strict=False):
+            # Fuse Conv2D(relu) -> MaxPool2D into relu(maxpool(z)): same values and
+            # gradients, the ReLU on a quarter of the data (see MaxPool2D).
+            if (
+                isinstance(layer, Conv2D)
+                and layer.activation == "relu"
+                and isinstance(after, MaxPool2D)
+            ):
+                layer.relu_in_pool = after.relu_first = True
+
+    def replica(self) -> Sequential:
+        """A twin that shares this model's weight arrays but has its own caches and grads.
+
+        Used to run parts of a batch in parallel threads; an optimizer step on either
+        updates both.
+        """
+        twin = copy.copy(self)
+        twin.layers = [copy.copy(layer) for layer in self.layers]
+        return twin
 
     def forward(self, x: Array, training: bool = False) -> Array:
         """Run every layer; training=True caches values for :meth:`backward`."""
@@ -131,7 +151,9 @@ def lab_cnn(seed: int | None = None) -> Sequential:
 def save_model(path: str | Path, model: Sequential, meta: dict[str, Any] | None = None) -> None:
     """Write weights and JSON ``meta`` (history, seed...) to ``path`` atomically."""
     info = {"format": FORMAT, "architecture": "lab_cnn", **(meta or {})}
-    arrays = {k: np.asarray(v, dtype=np.float32) for k, v in model.named_params().items()}
+    arrays: dict[str, Any] = {
+        k: np.asarray(v, dtype=np.float32) for k, v in model.named_params().items()
+    }
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, meta=np.array(json.dumps(info)), **arrays)
 
@@ -161,9 +183,8 @@ def load_model(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
                         raise ModelFileError(f"{p}: weight {name!r} is missing")
                     value = data[name]
                     if value.shape != current.shape:
-                        raise ModelFileError(
-                            f"{p}: weight {name!r} has shape {value.shape}, expected {current.shape}"
-                        )
+                        shapes = f"{value.shape}, expected {current.shape}"
+                        raise ModelFileError(f"{p}: weight {name!r} has shape {shapes}")
                     if not np.isfinite(value).all():
                         raise ModelFileError(f"{p}: weight {name!r} holds NaN or infinity")
                     layer.params[key] = value.astype(np.float32)

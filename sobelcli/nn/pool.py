@@ -1,8 +1,11 @@
 """2 x 2 max-pooling with stride 2, like Keras' MaxPooling2D with 'valid' padding.
 
 Odd sizes are floored: the last row or column is dropped (11 -> 5), and gets no gradient.
-The backward routes each output's gradient to the one input that won its window; on a tie
-the first in (top-left, top-right, bottom-left, bottom-right) order wins, like an argmax.
+The backward sends each output's gradient to the input(s) equal to the window's maximum.
+With distinct values that is the one winner, as in Keras. On an exact tie every maximum
+receives it; in this network ties are zeros after a ReLU, whose backward then zeroes them,
+so the composite gradient is the same as Keras' argmax routing. (Tie-breaking costs
+several passes over the data; this is one comparison and one product.)
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ __all__ = ["PoolCache", "maxpool2d_backward", "maxpool2d_forward"]
 
 Array = NDArray[np.floating]
 PoolCache = tuple[Array, Array]
-_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
-def _quarters(x: Array) -> list[Array]:
-    h2, w2 = x.shape[1] // 2, x.shape[2] // 2
-    return [x[:, a : 2 * h2 : 2, b : 2 * w2 : 2] for a, b in _OFFSETS]
+def _windows(x: Array) -> Array:
+    """View (or, for odd sizes, a copy of the even crop) as (N, H//2, 2, W//2, 2, C)."""
+    n, h, w, c = x.shape
+    h2, w2 = h // 2, w // 2
+    even = x[:, : 2 * h2, : 2 * w2, :]
+    return np.ascontiguousarray(even).reshape(n, h2, 2, w2, 2, c)
 
 
 def maxpool2d_forward(x: Array) -> tuple[Array, PoolCache]:
@@ -39,13 +44,14 @@ def maxpool2d_forward(x: Array) -> tuple[Array, PoolCache]:
     """
     if x.ndim != 4 or x.shape[1] < 2 or x.shape[2] < 2:
         raise ValueError(f"max-pool needs (N, H, W, C) with H, W >= 2, got shape {x.shape}")
-    q = _quarters(x)
+    h2, w2 = x.shape[1] // 2, x.shape[2] // 2
+    q = [x[:, a : 2 * h2 : 2, b : 2 * w2 : 2] for a in (0, 1) for b in (0, 1)]
     y = np.maximum(np.maximum(q[0], q[1]), np.maximum(q[2], q[3]))
     return y, (x, y)
 
 
 def maxpool2d_backward(dy: Array, cache: PoolCache) -> Array:
-    """dL/dX of :func:`maxpool2d_forward`: dL/dY placed at each window's (first) maximum.
+    """dL/dX of :func:`maxpool2d_forward`: dL/dY placed at each window's maximum.
 
     Parameters
     ----------
@@ -56,15 +62,17 @@ def maxpool2d_backward(dy: Array, cache: PoolCache) -> Array:
     Returns
     -------
     ndarray, shape (N, H, W, C)
-        Zero everywhere except at one position per window.
+        ``dx[n, 2i + a, 2j + b, c] = dy[n, i, j, c]`` where x there equals the window's
+        maximum, 0 elsewhere (and 0 in a dropped odd row or column).
     """
     x, y = cache
-    dx = np.zeros(x.shape, dtype=np.result_type(x.dtype, dy.dtype))
-    taken = np.zeros(y.shape, dtype=bool)
+    n, h, w, c = x.shape
     h2, w2 = y.shape[1], y.shape[2]
-    for (a, b), xq in zip(_OFFSETS, _quarters(x), strict=True):
-        won = xq == y
-        won &= ~taken
-        taken |= won
-        dx[:, a : 2 * h2 : 2, b : 2 * w2 : 2] = np.where(won, dy, 0)
+    dtype = np.result_type(x.dtype, dy.dtype)
+    won = _windows(x) == y[:, :, None, :, None, :]
+    dx6: Array = np.multiply(won, dy[:, :, None, :, None, :], dtype=dtype)
+    if (h, w) == (2 * h2, 2 * w2):
+        return dx6.reshape(x.shape)
+    dx = np.zeros(x.shape, dtype=dtype)
+    dx[:, : 2 * h2, : 2 * w2, :] = dx6.reshape(n, 2 * h2, 2 * w2, c)
     return dx
