@@ -23,10 +23,11 @@ from numpy.typing import NDArray
 Array = NDArray[np.floating]
 Buffers = list[NDArray[Any]]
 
-#: Bytes of one strip's buffers together: about half of the 1 MiB L2 cache of one core.
-STRIP_BYTES = 1 << 19
+#: Bytes of one strip's buffers together. Measured on a 2-core Zen 4 (1 MiB L2, 32 MiB L3):
+#: 2 MiB beats L2-sized strips, as fewer ufunc calls outweigh the L3 traffic.
+STRIP_BYTES = 1 << 21
 #: Images with fewer output pixels than this run on one thread.
-THREAD_MIN_PIXELS = 1 << 18
+THREAD_MIN_PIXELS = 1 << 17
 #: Fewest output rows in a strip, so that Python's per-call cost stays small.
 MIN_STRIP_ROWS = 4
 
@@ -128,7 +129,7 @@ def run_strips(
 
 
 def _accumulate(out: Array, src: Array, weight: float, tmp: Array, first: bool) -> None:
-    """out (+)= weight * src: one ufunc pass when the weight is +-1 or this is the first tap."""
+    """Do out (+)= weight * src: one ufunc pass when the weight is +-1 or on the first tap."""
     if first:
         if weight == 1.0:
             np.copyto(out, src)
@@ -145,25 +146,99 @@ def _accumulate(out: Array, src: Array, weight: float, tmp: Array, first: bool) 
         np.add(out, tmp, out=out)
 
 
-def tap_cost(weights: Sequence[float]) -> int:
+def tap_cost(weights: Sequence[float] | NDArray[Any]) -> int:
     """Ufunc passes that :func:`_accumulate` spends on these taps (zeros are skipped)."""
-    nonzero = [w for w in weights if w != 0.0]
-    if not nonzero:
+    w = np.abs(np.asarray(weights, dtype=np.float64).ravel())
+    w = w[w != 0]
+    if not w.size:
         return 1
-    return sum(1 if abs(w) == 1.0 else 2 for w in nonzero) - (abs(nonzero[0]) != 1.0)
+    return int(2 * w.size - np.count_nonzero(w == 1.0) - (w[0] != 1.0))
+
+
+#: The cost model of :func:`sobelcli.conv.choose_method`, in nanoseconds, measured on the
+#: 2-core Zen 4 of BENCHMARKS.md with one thread (``SOBELCLI_THREADS=1``; every path is
+#: threaded alike): one ufunc pass over one output pixel, by dtype ...
+PASS_NS: dict[str, float] = {"float32": 0.25, "float64": 0.45}
+#: ... one ufunc call made from Python ...
+CALL_NS = 1500.0
+#: ... one product of an ``einsum`` window dot product (direct by outputs) ...
+DOT_NS = 0.5
+#: ... and the FFT path, per point of the periodic grid times log2 of the points (complex128
+#: whatever the dtype), plus a fixed cost.
+FFT_NS = 1.3
+FFT_FIXED_NS = 1e5
+#: The FFT path must be estimated this much cheaper to be chosen: the exact sums round less
+#: (FFT error ~1e-16 of the largest output, not of each), and the model is +-20%.
+FFT_MARGIN = 1.25
+#: Below this estimated cost the choice does not matter: skip the rank-1 test.
+QUICK_NS = 2e5
+
+
+def _pass_ns(dtype: np.dtype[Any]) -> float:
+    return PASS_NS.get(np.dtype(dtype).name, PASS_NS["float64"])
+
+
+def direct_cost(image_shape: tuple[int, int], k: NDArray[Any]) -> float:
+    """Estimated nanoseconds of :func:`direct` (one thread)."""
+    kh, kw = k.shape
+    oh, ow = image_shape[0] - kh + 1, image_shape[1] - kw + 1
+    if oh * ow < np.count_nonzero(k):
+        return float(oh * ow * (kh * kw * DOT_NS + 10 * CALL_NS))
+    itemsize = np.dtype(k.dtype).itemsize if k.dtype.kind == "f" else 8
+    rows = strip_rows(ow, itemsize, 2 + (kh - 1 + MIN_STRIP_ROWS) // MIN_STRIP_ROWS)
+    passes = tap_cost(k)
+    return float(passes * (oh * ow * _pass_ns(k.dtype) + -(-oh // rows) * CALL_NS))
+
+
+def separable_cost(
+    image_shape: tuple[int, int], u: NDArray[Any], v: NDArray[Any], dtype: np.dtype[Any]
+) -> float:
+    """Estimated nanoseconds of :func:`separable` (one thread)."""
+    kh, kw = len(u), len(v)
+    oh, ow = image_shape[0] - kh + 1, image_shape[1] - kw + 1
+    rows = max(strip_rows(ow, np.dtype(dtype).itemsize, 4), 4 * kh)
+    strips = -(-oh // rows)
+    row_pass = tap_cost(v) * (oh + strips * (kh - 1)) * ow
+    col_pass = tap_cost(u) * oh * ow
+    calls = (tap_cost(v) + tap_cost(u)) * 2 * strips
+    return (row_pass + col_pass) * _pass_ns(dtype) + calls * CALL_NS
+
+
+def fft_cost(image_shape: tuple[int, int]) -> float:
+    """Estimated nanoseconds of :func:`fft_valid` (one thread), whatever the kernel."""
+    ph, pw = fft_shape(image_shape)
+    n = ph * pw
+    return FFT_NS * n * max(1.0, float(np.log2(n))) + FFT_FIXED_NS
 
 
 def direct(x: Array, k: Array) -> Array:
-    """Valid correlation as a sum of kh * kw shifted slices: cost ~ taps * oh * ow."""
+    """Valid correlation as a sum of shifted slices: cost ~ taps * oh * ow.
+
+    The Python loop runs over the kernel's nonzero taps, or over the outputs when there are
+    fewer of those (a kernel nearly the image's size, as in ``grad_kernel``): each output is
+    then one ``einsum`` dot product of a window with the kernel, accumulated in float64.
+    """
     kh, kw = k.shape
     oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
     out = np.empty((oh, ow), dtype=x.dtype)
-    taps = [(a, b, float(k[a, b])) for a in range(kh) for b in range(kw) if k[a, b] != 0]
-    if not taps:
+    nonzero = int(np.count_nonzero(k))
+    if not nonzero:
         out.fill(0)
         return out
+    if oh * ow < nonzero:
+
+        def dots(r0: int, r1: int, buffers: Buffers) -> None:
+            for i in range(r0, r1):
+                for j in range(ow):
+                    window = x[i : i + kh, j : j + kw]
+                    out[i, j] = np.einsum("ij,ij->", window, k, dtype=np.float64)
+
+        run_strips(oh, 1, dots, oh * ow * kh * kw)
+        return out
+    rows_k = k.tolist()
+    taps = [(a, b, rows_k[a][b]) for a in range(kh) for b in range(kw) if rows_k[a][b] != 0]
     # The strip's window of x, its output and one temporary share the strip budget.
-    rows = strip_rows(ow, x.itemsize, 2 + (kh - 1 + MIN_STRIP_ROWS) // MIN_STRIP_ROWS)
+    rows = min(strip_rows(ow, x.itemsize, 2 + (kh - 1 + MIN_STRIP_ROWS) // MIN_STRIP_ROWS), oh)
 
     def scratch() -> Buffers:
         return [np.empty((rows, ow), dtype=x.dtype)]
@@ -202,14 +277,18 @@ def rank1_factors(k: NDArray[np.generic]) -> tuple[Array, Array] | None:
         if m != 0.5:  # not a power of two: scaling by it would round
             continue
         c = float(t)
-        ones = int(np.sum(np.abs(u / c) == 1.0) + np.sum(np.abs(v * c) == 1.0))
+        with np.errstate(over="ignore", under="ignore"):
+            uc, vc = u / c, v * c
+        if not (np.array_equal(uc * c, u) and np.array_equal(vc / c, v)):
+            continue  # overflow or underflow: not exact
+        ones = int(np.sum(np.abs(uc) == 1.0) + np.sum(np.abs(vc) == 1.0))
         if ones > best_ones:
             best, best_ones = c, ones
     return u / best, v * best
 
 
 def separable(x: Array, u: Array, v: Array) -> Array:
-    """Valid correlation with ``outer(u, v)``: a pass along rows with v, then along columns with u."""
+    """Valid correlation with ``outer(u, v)``: a pass along rows with v, then columns with u."""
     kh, kw = len(u), len(v)
     oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
     out = np.empty((oh, ow), dtype=x.dtype)
@@ -218,7 +297,8 @@ def separable(x: Array, u: Array, v: Array) -> Array:
     if not uu or not vv:
         out.fill(0)
         return out
-    rows = max(strip_rows(ow, x.itemsize, 4), kh)
+    # Tall strips: each strip's row pass also covers the kh - 1 rows below it.
+    rows = min(max(strip_rows(ow, x.itemsize, 4), 4 * kh), oh)
 
     def scratch() -> Buffers:
         return [
@@ -266,19 +346,7 @@ def fft_shape(image_shape: tuple[int, int]) -> tuple[int, int]:
     return next_fast_len(image_shape[0]), next_fast_len(image_shape[1])
 
 
-def _rfft_rows(
-    src: NDArray[Any], n: int, dst: NDArray[Any], inverse: bool = False, keep: int = 0
-) -> None:
-    """dst[...] = rfft(src, n) along rows (or irfft(src, n)[:, :keep] when ``inverse``)."""
-    if inverse:
-        dst[...] = np.fft.irfft(src, n, axis=1)[:, :keep]
-    elif _NUMPY2 and dst.dtype == np.result_type(src.dtype, np.complex64):
-        np.fft.rfft(src, n, axis=1, out=dst)
-    else:
-        dst[...] = np.fft.rfft(src, n, axis=1)
-
-
-def _fft_cols(spec: NDArray[Any], inverse: bool = False) -> None:
+def _fft_cols(spec: NDArray[np.complex128], inverse: bool = False) -> None:
     """In place: fft (or ifft) of ``spec`` along axis 0."""
     fn = np.fft.ifft if inverse else np.fft.fft
     if _NUMPY2:
@@ -287,52 +355,80 @@ def _fft_cols(spec: NDArray[Any], inverse: bool = False) -> None:
         spec[...] = fn(spec, axis=0)
 
 
+#: complex dtype of the FFT path for each image dtype; see :func:`fft_valid`.
+FFT_COMPLEX: dict[str, str] = {"float32": "complex128", "float64": "complex128"}
+
+
+def _fft_ctype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    if not _NUMPY2:  # pragma: no cover - numpy 1.x transforms in double only
+        return np.dtype(np.complex128)
+    return np.dtype(FFT_COMPLEX.get(np.dtype(dtype).name, "complex128"))
+
+
 def fft_valid(x: Array, k: Array) -> Array:
     """Valid correlation through numpy.fft: cost ~ P log P for the periodic grid P >= H x W.
 
-    ``Y = irfft2(rfft2(X) * conj(rfft2(K)))`` on the grid of :func:`fft_shape`, in the image's
-    precision (numpy >= 2 transforms float32 as complex64). The row transforms are split by
-    rows and the column transforms by columns over the threads; the kernel's row transforms
-    run on its own kh rows only, and the inverse row transforms on the kept rows only.
+    ``Y = irfft2(rfft2(X) * conj(rfft2(K)))`` on the grid of :func:`fft_shape`, in float64
+    (complex128: numpy's complex64 forward transforms measured ~2x slower) but for a float32
+    image's inverse row transforms (complex64, measured faster). Row transforms are split by
+    rows and column transforms by columns over the threads; the kernel's row transforms run
+    on its kh rows only, the inverse row transforms on the kept rows only. No BLAS call:
+    OpenBLAS's spinning threads would compete with these.
     """
     kh, kw = k.shape
     h, w = x.shape
     oh, ow = h - kh + 1, w - kw + 1
     ph, pw = fft_shape((h, w))
-    ctype = np.result_type(x.dtype, np.complex64) if _NUMPY2 else np.dtype(np.complex128)
     cols = pw // 2 + 1
-    spec = np.zeros((ph, cols), dtype=ctype)
-    kspec = np.zeros((ph, cols), dtype=ctype)
+    ctype = _fft_ctype(x.dtype)
+    spec = np.empty((ph, cols), dtype=ctype)
+    if ph > h:
+        spec[h:] = 0
+    krows = np.fft.rfft(np.asarray(k, dtype=ctype.char.lower()), pw, axis=1).astype(ctype)
     out = np.empty((oh, ow), dtype=x.dtype)
     threads = thread_count(ph * pw, max(h, cols))
 
-    def by_rows(fn: Callable[[int, int], None], n: int) -> None:
-        _parallel([(lambda a=a, b=b: fn(a, b)) for a, b in _splits(n, threads)])
+    def split(fn: Callable[[int, int], None], n: int) -> None:
+        def task(a: int, b: int) -> Callable[[], None]:
+            return lambda: fn(a, b)
+
+        _parallel([task(a, b) for a, b in _splits(n, threads)])
 
     def forward_rows(a: int, b: int) -> None:
-        _rfft_rows(x[a:b], pw, spec[a:b])
+        src = np.asarray(x[a:b], dtype=ctype.char.lower())
+        if _NUMPY2:
+            np.fft.rfft(src, pw, axis=1, out=spec[a:b])
+        else:  # pragma: no cover - numpy 1.x
+            spec[a:b] = np.fft.rfft(src, pw, axis=1)
 
-    def forward_cols(a: int, b: int) -> None:
-        _fft_cols(spec[:, a:b])
-        _fft_cols(kspec[:, a:b])
-        np.conjugate(kspec[:, a:b], out=kspec[:, a:b])
-        np.multiply(spec[:, a:b], kspec[:, a:b], out=spec[:, a:b])
-        _fft_cols(spec[:, a:b], inverse=True)
+    def columns(a: int, b: int) -> None:
+        part = spec[:, a:b]
+        kpart = np.zeros((ph, b - a), dtype=ctype)
+        kpart[:kh] = krows[:, a:b]
+        _fft_cols(kpart)
+        np.conjugate(kpart, out=kpart)
+        _fft_cols(part)
+        np.multiply(part, kpart, out=part)
+        _fft_cols(part, inverse=True)
+
+    # numpy's complex-to-real transform in complex64 measured ~2x faster than in complex128
+    # (unlike its other complex64 transforms): a float32 result takes it after a cast.
+    inverse_type = np.dtype(np.complex64) if _NUMPY2 and x.dtype == np.float32 else ctype
 
     def inverse_rows(a: int, b: int) -> None:
-        _rfft_rows(spec[a:b], pw, out[a:b], inverse=True, keep=ow)
+        src = spec[a:b].astype(inverse_type, copy=False)
+        out[a:b] = np.fft.irfft(src, pw, axis=1)[:, :ow]
 
-    _rfft_rows(k, pw, kspec[:kh])
-    by_rows(forward_rows, h)
-    by_rows(forward_cols, cols)
-    by_rows(inverse_rows, oh)
+    split(forward_rows, h)
+    split(columns, cols)
+    split(inverse_rows, oh)
     return out
 
 
 def _smooth3(
     out: Array, left: Array, mid: Array, right: Array, s: tuple[float, float, float], pair: Array
 ) -> None:
-    """out = s0 * left + s1 * mid + s2 * right, in as few passes as the weights allow.
+    """Set out = s0 * left + s1 * mid + s2 * right, in as few passes as the weights allow.
 
     ``pair`` is scratch of ``out``'s shape. (1, 2, 1) takes 3 passes; the pairwise form
     ``(l + m) + (m + r)`` of :func:`gradient_pair` does it in 2 where views allow.
@@ -421,7 +517,7 @@ def gradient_pair(
     are the thread's scratch buffers: ``combine`` must copy what it keeps before returning.
     """
     oh, ow = x.shape[0] - 2, x.shape[1] - 2
-    rows = strip_rows(x.shape[1], x.itemsize, 3)
+    rows = min(strip_rows(x.shape[1], x.itemsize, 3), oh)
 
     def work(r0: int, r1: int, buffers: Buffers) -> None:
         gx, gy, _ = _derivatives(x[r0 : r1 + 2], smooth, buffers)
@@ -433,28 +529,44 @@ def gradient_pair(
 def gradient_magnitude(x: Array, smooth: tuple[float, float, float], normalize: bool) -> Array:
     """``sqrt(gx^2 + gy^2)`` of :func:`gradient_pair`, divided by its maximum when ``normalize``.
 
-    One pass computes the magnitude strip by strip with each strip's maximum, avoiding
-    ``np.hypot`` (a scalar libm call per pixel, ~30x slower than three SIMD passes); a second,
-    threaded pass divides by the maximum. A map whose maximum is 0 is left as zeros.
+    One pass computes the magnitude strip by strip, with each strip's maximum (the square
+    root of the largest sum of squares: the same value, as sqrt is monotonic and correctly
+    rounded). It avoids ``np.hypot``, a scalar libm call per pixel ~30x slower than the three
+    SIMD passes, except on a strip whose squares overflow or fall out of the normal range,
+    which is redone with ``np.hypot`` (a flat strip is redone too, and found to be zeros).
+    A second, threaded pass divides by the maximum; a map whose maximum is 0 stays zeros.
     """
     oh, ow = x.shape[0] - 2, x.shape[1] - 2
     out = np.empty((oh, ow), dtype=x.dtype)
-    rows = strip_rows(x.shape[1], x.itemsize, 3)
+    rows = min(strip_rows(x.shape[1], x.itemsize, 3), oh)
+    info = np.finfo(x.dtype)
+    small = float(info.tiny) / float(info.eps)  # squares below this have lost bits
     tops: list[float] = []
 
     def work(r0: int, r1: int, buffers: Buffers) -> None:
-        gx, gy, _ = _derivatives(x[r0 : r1 + 2], smooth, buffers)
-        np.multiply(gx, gx, out=gx)
-        np.multiply(gy, gy, out=gy)
-        np.add(gx, gy, out=gx)
+        src = x[r0 : r1 + 2]
+        gx, gy, _ = _derivatives(src, smooth, buffers)
         dst = out[r0:r1]
-        np.sqrt(gx, out=dst)
-        if normalize:
-            tops.append(float(dst.max()))  # list.append is atomic
+        with np.errstate(over="ignore", under="ignore"):
+            np.multiply(gx, gx, out=gx)
+            np.multiply(gy, gy, out=gy)
+            np.add(gx, gy, out=gx)
+        top2 = gx.max()
+        if np.isfinite(top2) and top2 >= small:
+            np.sqrt(gx, out=dst)
+            tops.append(float(np.sqrt(top2)))  # list.append is atomic
+            return
+        # Overflow, underflow, or a flat strip (all zeros, as often in a real picture).
+        gx, gy, _ = _derivatives(src, smooth, buffers)
+        if gx.any() or gy.any():
+            np.hypot(gx, gy, out=dst)
+            tops.append(float(dst.max()))
+        else:
+            dst.fill(0)
 
     run_strips(oh, rows, work, oh * ow, lambda: _pair_rows(rows, x.shape[1], x.dtype))
     if normalize:
-        top = max(tops)
+        top = max(tops, default=0.0)
         if top > 0:
             scale_rows(out, top)
     return out

@@ -87,18 +87,18 @@ def choose_method(image_shape: tuple[int, int], kernel: NDArray[np.generic]) -> 
         ``"fft"`` when an FFT (~ 3 H W log2(H W) plus overhead) is estimated cheaper than the
         direct sum (~ kh kw H W), ``"direct"`` otherwise.
     """
-    kh, kw = kernel.shape
-    h, w = image_shape
-    oh, ow = h - kh + 1, w - kw + 1
-    direct = kh * kw * oh * ow
-    if kh * kw > 1 and _engine.rank1_factors(kernel) is not None:
-        separable = (kh + kw) * oh * ow + kh * ow * h
-        if separable < direct:
-            return "separable"
+    # Costs are nanoseconds from a model calibrated by measurement (see _engine.PASS_NS).
+    k = np.asarray(kernel)
+    if k.dtype.kind != "f":
+        k = k.astype(np.float64)
+    direct = _engine.direct_cost(image_shape, k)
+    if k.size == 1 or direct < _engine.QUICK_NS:
         return "direct"
-    n = h * w
-    fft = 8.0 * n * np.log2(max(n, 2)) + 2.0e5
-    return "fft" if fft < direct else "direct"
+    costs = {"direct": direct, "fft": _engine.fft_cost(image_shape) * _engine.FFT_MARGIN}
+    factors = _engine.rank1_factors(k)
+    if factors is not None:
+        costs["separable"] = _engine.separable_cost(image_shape, *factors, k.dtype)
+    return min(costs, key=lambda name: costs[name])
 
 
 def correlate2d(x: ArrayLike, k: ArrayLike, *, method: Method = "auto") -> NDArray[np.floating]:

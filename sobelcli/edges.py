@@ -117,13 +117,6 @@ def edge_gradients(
     return gx, gy
 
 
-def _normalized(values: NDArray[np.floating]) -> NDArray[np.floating]:
-    top = values.max()
-    if top > 0:
-        values /= top
-    return values
-
-
 def edge_magnitude(
     image: ArrayLike, operator: str = "sobel", normalize: bool = True, pad: str | None = None
 ) -> NDArray[np.floating]:
@@ -154,13 +147,7 @@ def edge_magnitude(
            [1., 1.]])
     """
     arr = _prepared(image, operator, pad)
-    out = np.empty((arr.shape[0] - 2, arr.shape[1] - 2), dtype=arr.dtype)
-
-    def magnitude(gx: NDArray[np.floating], gy: NDArray[np.floating], r0: int, r1: int) -> None:
-        np.hypot(gx, gy, out=out[r0:r1])
-
-    _engine.gradient_pair(arr, SMOOTH[operator], magnitude)
-    return _normalized(out) if normalize else out
+    return _engine.gradient_magnitude(arr, SMOOTH[operator], normalize)
 
 
 def edge_map(
