@@ -46,12 +46,17 @@ def _quiet_unraisable(unraisable: Any) -> None:
     """After an interrupt, objects cut off half-built complain from ``__del__``: not news."""
 
 
+_received: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    _received.append(signum)
     sys.unraisablehook = _quiet_unraisable
     raise Terminated
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
+    _received.append(signum)
     sys.unraisablehook = _quiet_unraisable
     raise KeyboardInterrupt
 
@@ -137,4 +142,16 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignoring it
         signal.signal(signal.SIGINT, _on_sigint)
-    cli.main(args=argv, prog_name="sobelcli")
+    try:
+        cli.main(args=argv, prog_name="sobelcli")
+    except Terminated:  # outside a command: while parsing, or as it finished
+        click.echo("sobelcli: terminated", err=True)
+        sys.exit(Exit.TERMINATED)
+    except SystemExit as exc:  # Click's "Aborted!" (exit 1) for a Ctrl-C outside a command
+        if exc.code == Exit.ERROR and signal.SIGINT in _received:
+            sys.exit(Exit.INTERRUPTED)
+        raise
+    finally:  # a signal while Python shuts down ends it without a traceback
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if signal.getsignal(signal.SIGINT) is _on_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)

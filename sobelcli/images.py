@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
+import stat
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ __all__ = [
     "encode_png",
     "load_image",
     "load_kernel_file",
+    "make_folder",
     "read_image",
     "save_image",
 ]
@@ -54,6 +58,10 @@ class ImageError(ValueError):
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from (source, problem), so it crosses a process pool intact.
+        return (type(self), (self.source, self.problem))
+
 
 @dataclass
 class LoadedImage:
@@ -65,17 +73,53 @@ class LoadedImage:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_bytes(path: str | os.PathLike[str]) -> bytes:
+def _byte_limit(max_pixels: int | None) -> int | None:
+    """The most bytes an image within ``max_pixels`` can take: 4 float64 channels and 64 MiB."""
+    return None if max_pixels is None else max_pixels * 32 + (64 << 20)
+
+
+def _read_limited(fh: Any, path: str | os.PathLike[str], limit: int | None) -> bytes:
+    """All of a file's bytes, refusing more than ``limit`` without reading (or holding) them."""
+    if limit is None:
+        return fh.read()  # type: ignore[no-any-return]
+    try:
+        info = os.fstat(fh.fileno())
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > limit:
+            raise ImageError(
+                path, f"file of {info.st_size:,} bytes is larger than any image within --max-pixels"
+            )
+        return fh.read()  # type: ignore[no-any-return]
+    chunks, total = [], 0
+    while total <= limit:  # a pipe, stdin or a device: read in chunks and stop early
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise ImageError(
+            path, f"more than {limit:,} bytes: larger than any image within --max-pixels"
+        )
+    return b"".join(chunks)
+
+
+def _read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
     if str(path) == "-":
         if sys.stdin.isatty():
-            raise ImageError("-", "stdin is a terminal; pipe an image in, as in: cat in.png | sobelcli edges -")
-        data = sys.stdin.buffer.read()
+            raise ImageError(
+                "-", "stdin is a terminal; pipe an image in, as in: cat in.png | sobelcli edges -"
+            )
+        data = _read_limited(sys.stdin.buffer, path, limit)
     else:
         p = Path(path)
         if p.is_dir():
             raise ImageError(path, "is a folder, not an image")
         try:
-            data = p.read_bytes()
+            with p.open("rb") as fh:
+                data = _read_limited(fh, path, limit)
         except FileNotFoundError:
             raise ImageError(path, "no such file") from None
         except PermissionError:
@@ -99,49 +143,110 @@ def _check_size(source: str, shape: tuple[int, ...], max_pixels: int | None) -> 
         )
 
 
-def _decode_npy(source: str, data: bytes, max_pixels: int | None) -> NDArray[Any]:
+def _decode_npy(
+    source: str, data: bytes, max_pixels: int | None, image: bool = True
+) -> NDArray[Any]:
     buf = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(buf)
-        shape, _, dtype = np.lib.format._read_array_header(buf, version)  # type: ignore[attr-defined]
+        reader = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }
+        shape, _, dtype = reader[version](buf)
     except Exception as exc:  # noqa: BLE001 - any header problem is a bad file
-        raise ImageError(source, f"not a valid .npy file ({exc})") from None
+        raise ImageError(source, f"not a valid .npy file ({_first_line(exc)})") from None
     if dtype.hasobject:
         raise ImageError(source, "the .npy holds Python objects, not numbers")
+    if image and (len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] > 4)):
+        raise ImageError(
+            source,
+            f"array of shape {shape} is not an image; expected (H, W) or (H, W, C) with C <= 4",
+        )
     _check_size(source, shape, max_pixels)
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - buf.tell() < needed:
+        raise ImageError(
+            source,
+            f"the .npy is truncated: its header promises {needed:,} bytes of data, "
+            f"the file holds {len(data) - buf.tell():,}",
+        )
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
     except Exception as exc:  # noqa: BLE001
-        raise ImageError(source, f"cannot read the .npy array ({exc})") from None
+        raise ImageError(source, f"cannot read the .npy array ({_first_line(exc)})") from None
 
 
-def _decode_picture(source: str, data: bytes, max_pixels: int | None) -> tuple[NDArray[Any], str, list[str]]:
-    import imageio.v3 as iio
-    from PIL import Image
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
-    Image.MAX_IMAGE_PIXELS = None  # sobelcli checks the size itself, from the header
-    notes: list[str] = []
+
+def _decode_picture(
+    source: str, data: bytes, max_pixels: int | None
+) -> tuple[NDArray[Any], str, list[str]]:
+    import warnings
+
     try:
-        with iio.imopen(data, "r", plugin="pillow") as fh:
-            props = fh.properties(index=0)
-            _check_size(source, props.shape, max_pixels)
-            meta = fh.metadata(index=0, exclude_applied=False)
-            mode = str(meta.get("mode", ""))
-            if props.n_images and props.n_images > 1:
-                notes.append(f"{props.n_images} frames; the first is used")
-            arr = fh.read(index=0, rotate=True, mode="RGB" if mode == "CMYK" else None)
-            if meta.get("Orientation", 1) not in (1, None):
-                notes.append(f"EXIF orientation {meta['Orientation']} applied")
+        with warnings.catch_warnings():
+            # Pillow's warnings on odd metadata would break the one-line report.
+            warnings.simplefilter("ignore")
+            with _c_stderr_silenced():
+                mode, notes = _inspect_picture(source, data, max_pixels)
+                arr = _read_picture(data, mode)
     except ImageError:
         raise
     except MemoryError:
         raise ImageError(source, "not enough memory to decode this image") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad bytes
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        problem = _first_line(exc)
         if "cannot identify image file" in problem or "can not handle the given uri" in problem:
             problem = "not a readable image (unknown or corrupt format)"
         raise ImageError(source, f"cannot decode image: {problem}") from None
     return arr, mode, notes
+
+
+@contextmanager
+def _c_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to the null device: libtiff prints its errors there itself."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _inspect_picture(source: str, data: bytes, max_pixels: int | None) -> tuple[str, list[str]]:
+    """Mode and notes of a picture from its header alone; refuse it if it is too large."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # sobelcli checks the size itself, from the header
+    notes: list[str] = []
+    with Image.open(io.BytesIO(data)) as im:
+        _check_size(source, (im.height, im.width), max_pixels)
+        if getattr(im, "is_animated", False):
+            notes.append(f"{im.n_frames} frames; the first is used")
+        orientation = im.getexif().get(0x0112, 1)
+        if orientation not in (1, None):
+            notes.append(f"EXIF orientation {orientation} applied")
+        return im.mode, notes
+
+
+def _read_picture(data: bytes, mode: str) -> NDArray[Any]:
+    import imageio.v3 as iio
+
+    arr: NDArray[Any] = iio.imread(
+        data, index=0, plugin="pillow", rotate=True, mode="RGB" if mode == "CMYK" else None
+    )
+    return arr
 
 
 def _to_grey(source: str, arr: NDArray[Any], channel: int | None) -> NDArray[Any]:
@@ -156,7 +261,8 @@ def _to_grey(source: str, arr: NDArray[Any], channel: int | None) -> NDArray[Any
         return arr[:, :, :3]
     if arr.ndim != 2:
         raise ImageError(
-            source, f"array of shape {arr.shape} is not an image; expected (H, W) or (H, W, C) with C <= 4"
+            source,
+            f"array of shape {arr.shape} is not an image; expected (H, W) or (H, W, C) with C <= 4",
         )
     if channel not in (None, 0):
         raise ImageError(source, f"is a grey image; --channel {channel} does not exist")
@@ -170,9 +276,13 @@ def _scaled(source: str, arr: NDArray[Any], dtype: type[np.floating[Any]]) -> ND
         out = arr.astype(dtype)
         out *= dtype(1.0 / np.iinfo(arr.dtype).max)
     elif arr.dtype.kind in "iuf":
-        out = arr.astype(dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = arr.astype(dtype)
         if not np.isfinite(out).all():
-            raise ImageError(source, "holds NaN or infinite values")
+            what = "NaN or infinite values" if arr.dtype.kind == "f" else "integers"
+            if np.isfinite(arr).all():
+                what = f"values beyond the range of {np.dtype(dtype).name}"
+            raise ImageError(source, f"holds {what}")
     else:
         raise ImageError(source, f"holds values of type {arr.dtype}, not numbers")
     if out.ndim == 3:  # colour: luminance of R, G, B
@@ -210,9 +320,10 @@ def read_image(
         With a one-line message that names the file.
     """
     source = "-" if str(path) == "-" else str(path)
-    data = _read_bytes(path)
+    data = _read_bytes(path, _byte_limit(max_pixels))
+    notes: list[str] = []
     if data.startswith(NPY_MAGIC):
-        arr, mode, notes = _decode_npy(source, data, max_pixels), "npy", []
+        arr, mode = _decode_npy(source, data, max_pixels), "npy"
     else:
         arr, mode, notes = _decode_picture(source, data, max_pixels)
     if arr.size == 0:
@@ -230,7 +341,11 @@ def load_kernel_file(path: str | os.PathLike[str]) -> NDArray[np.float64]:
     """Read a kernel from a ``.npy`` file (a 2-D array of real numbers)."""
     from .kernels import check_kernel
 
-    arr = _decode_npy(str(path), _read_bytes(path), None) if str(path) != "-" else None
+    arr = (
+        _decode_npy(str(path), _read_bytes(path, 1 << 26), None, image=False)
+        if str(path) != "-"
+        else None
+    )
     if arr is None:
         raise ImageError(path, "a kernel cannot be read from stdin")
     try:
@@ -245,7 +360,9 @@ def output_format(path: str | os.PathLike[str]) -> str:
         return "png"
     ext = Path(path).suffix.lower()
     if ext not in OUTPUT_FORMATS:
-        raise ValueError(f"cannot write {ext or 'a file without extension'}: use {', '.join(OUTPUT_FORMATS)}")
+        raise ValueError(
+            f"cannot write {ext or 'a file without extension'}: use {', '.join(OUTPUT_FORMATS)}"
+        )
     return OUTPUT_FORMATS[ext]
 
 
@@ -269,7 +386,9 @@ def encode(values: NDArray[np.floating], fmt: str, *, bits: int = 8, compress: i
     import imageio.v3 as iio
 
     if fmt == "tiff":
-        return bytes(iio.imwrite("<bytes>", values.astype(np.float32), extension=".tif", plugin="pillow"))
+        return bytes(
+            iio.imwrite("<bytes>", values.astype(np.float32), extension=".tif", plugin="pillow")
+        )
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     top = 255 if bits == 8 else 65535
@@ -282,7 +401,9 @@ def encode_png(pixels: NDArray[np.integer], compress: int = 1) -> bytes:
     """PNG bytes of an already quantised uint8/uint16 array, (H, W) grey or (H, W, 3) RGB."""
     import imageio.v3 as iio
 
-    return bytes(iio.imwrite("<bytes>", pixels, extension=".png", plugin="pillow", compress_level=compress))
+    return bytes(
+        iio.imwrite("<bytes>", pixels, extension=".png", plugin="pillow", compress_level=compress)
+    )
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
@@ -298,27 +419,54 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     if not folder.is_dir():
         raise ImageError(path, f"cannot write: folder {str(folder)!r} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        _write_then_rename(target, data)
     except OSError as exc:
         raise ImageError(path, f"cannot write: {exc.strerror or exc}") from None
+
+
+def _write_then_rename(target: Path, data: bytes) -> None:
+    # The temporary name is known before the file exists, so that an interrupt at any
+    # point (Ctrl-C, SIGTERM turned into an exception) finds it and removes it.
+    for _ in range(100):
+        name = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        ours = True
+        try:
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+            except FileExistsError:
+                ours = False  # another writer's file
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(name, target)
+            ours = False
+            return
+        finally:
+            if ours:
+                name.unlink(missing_ok=True)
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def make_folder(path: str | os.PathLike[str]) -> None:
+    """Create a folder and its parents if missing.
+
+    Raises
+    ------
+    ImageError
+        When it cannot be created, or a file is in the way.
+    """
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ImageError(path, f"cannot write: {exc.strerror or exc}") from None
-        raise
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ImageError(path, "cannot create the folder: a file of that name exists") from None
+    except OSError as exc:
+        raise ImageError(path, f"cannot create the folder: {exc.strerror or exc}") from None
 
 
 def save_image(
     path: str | os.PathLike[str], values: NDArray[np.floating], *, bits: int = 8, compress: int = 1
 ) -> None:
-    """Encode ``values`` for the format of ``path`` and write it atomically (``-``: PNG on stdout)."""
+    """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout)."""
     data = encode(values, output_format(path), bits=bits, compress=compress)
     if str(path) == "-":
         sys.stdout.buffer.write(data)

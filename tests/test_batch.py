@@ -35,11 +35,17 @@ def png(path: Path, seed: int = 0, shape: tuple[int, int] = (20, 30)) -> Path:
 
 def bomb_png(path: Path, width: int = 100_000, height: int = 100_000) -> Path:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -74,8 +80,15 @@ def test_folder_with_good_and_bad_files(mixed: Path, tmp_path: Path, jobs: str) 
     assert result.exit_code == 1
     docs = lines(result)
     summary = docs.pop()
-    assert summary == {**summary, "summary": True, "ok": 2, "error": 3, "skipped": 0, "cancelled": 0,
-                       "interrupted": False}
+    assert summary == {
+        **summary,
+        "summary": True,
+        "ok": 2,
+        "error": 3,
+        "skipped": 0,
+        "cancelled": 0,
+        "interrupted": False,
+    }
     by_name = {Path(d["input"]).name: d for d in docs}
     assert set(by_name) == {"good1.png", "good2.png", "corrupt.png", "empty.png", "huge.png"}
     for name in ("good1", "good2"):
@@ -97,13 +110,26 @@ def test_folder_with_good_and_bad_files(mixed: Path, tmp_path: Path, jobs: str) 
 def test_batch_output_equals_single_runs(tmp_path: Path) -> None:
     files = [png(tmp_path / "in" / f"p{i}.png", i, (40, 50)) for i in range(5)]
     for jobs in ("1", "2"):
-        assert run("edges", str(tmp_path / "in"), "-o", str(tmp_path / f"o{jobs}"), "-j", jobs,
-                   "--pad", "reflect").exit_code == 0
+        assert (
+            run(
+                "edges",
+                str(tmp_path / "in"),
+                "-o",
+                str(tmp_path / f"o{jobs}"),
+                "-j",
+                jobs,
+                "--pad",
+                "reflect",
+            ).exit_code
+            == 0
+        )
     for f in files:
         single = tmp_path / f"{f.stem}.png"
         assert run("edges", str(f), "-o", str(single), "--pad", "reflect").exit_code == 0
         for jobs in ("1", "2"):
-            assert (tmp_path / f"o{jobs}" / f"{f.stem}_edges.png").read_bytes() == single.read_bytes()
+            assert (
+                tmp_path / f"o{jobs}" / f"{f.stem}_edges.png"
+            ).read_bytes() == single.read_bytes()
 
 
 # --- inputs: files, folders, patterns -------------------------------------------------------
@@ -120,7 +146,10 @@ def test_recursive_keeps_relative_paths(tmp_path: Path) -> None:
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == ["a_edges.png"]
     assert run("edges", str(d), "-o", str(out), "-r", "--overwrite").exit_code == 0
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
-        "a_edges.png", "sub/b_edges.png", "sub/deeper/c_edges.png"]
+        "a_edges.png",
+        "sub/b_edges.png",
+        "sub/deeper/c_edges.png",
+    ]
 
 
 def test_patterns_are_expanded_when_the_shell_did_not(tmp_path: Path) -> None:
@@ -147,7 +176,9 @@ def test_several_files_go_beside_their_inputs_without_o(tmp_path: Path) -> None:
     missing = tmp_path / "missing.png"
     result = run("edges", str(a), str(b), str(missing), "--json")
     assert result.exit_code == 1
-    assert (tmp_path / "one" / "a_edges.png").exists() and (tmp_path / "two" / "b_edges.png").exists()
+    assert (tmp_path / "one" / "a_edges.png").exists() and (
+        tmp_path / "two" / "b_edges.png"
+    ).exists()
     errors = [d for d in lines(result) if d.get("status") == "error"]
     assert len(errors) == 1 and "no such file" in errors[0]["error"]
 
@@ -172,8 +203,12 @@ def test_format_sets_the_extension(tmp_path: Path, fmt: str, ext: str) -> None:
     png(tmp_path / "in" / "a.png")
     png(tmp_path / "in" / "b.png", 1)
     out = tmp_path / "out"
-    assert run("edges", str(tmp_path / "in"), "-o", str(out), "--format", fmt,
-               "--no-normalize").exit_code == 0
+    assert (
+        run(
+            "edges", str(tmp_path / "in"), "-o", str(out), "--format", fmt, "--no-normalize"
+        ).exit_code
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == [f"a_edges{ext}", f"b_edges{ext}"]
     values = np.load(out / "a_edges.npy") if fmt == "npy" else iio.imread(out / "a_edges.tif")
     assert values.shape == (18, 28) and values.dtype.kind == "f" and values.max() > 1
@@ -236,10 +271,12 @@ def test_outputs_that_collide_are_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", ["file", "dash", "looks-like-file", "stdin-in-batch"])
 def test_bad_batch_usage_exit_2(tmp_path: Path, case: str) -> None:
     a, b = png(tmp_path / "a.png"), png(tmp_path / "b.png", 1)
-    args = {"file": [str(a), str(b), "-o", str(a)],
-            "dash": [str(a), str(b), "-o", "-"],
-            "looks-like-file": [str(a), str(b), "-o", str(tmp_path / "x.png")],
-            "stdin-in-batch": [str(a), "-", "-o", str(tmp_path / "out")]}[case]
+    args = {
+        "file": [str(a), str(b), "-o", str(a)],
+        "dash": [str(a), str(b), "-o", "-"],
+        "looks-like-file": [str(a), str(b), "-o", str(tmp_path / "x.png")],
+        "stdin-in-batch": [str(a), "-", "-o", str(tmp_path / "out")],
+    }[case]
     result = run("edges", *args)
     assert result.exit_code == 2
     assert "Error:" in result.stderr and "Traceback" not in result.stderr
@@ -313,7 +350,9 @@ def test_single_file_format_and_skip_existing(tmp_path: Path) -> None:
     a = png(tmp_path / "a.png")
     result = run("edges", str(a), "--format", "npy", "--json")
     assert result.exit_code == 0 and (tmp_path / "a_edges.npy").exists()
-    assert lines(result) == [{**lines(result)[0], "status": "ok", "output": str(tmp_path / "a_edges.npy")}]
+    assert lines(result) == [
+        {**lines(result)[0], "status": "ok", "output": str(tmp_path / "a_edges.npy")}
+    ]
     result = run("edges", str(a), "-o", str(tmp_path / "x.png"), "--format", "npy")
     assert result.exit_code == 2 and "does not match" in result.stderr
     (tmp_path / "keep.png").write_bytes(b"keep")
@@ -340,7 +379,9 @@ def test_is_batch_and_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not batch.is_batch(["a.png"]) and not batch.is_batch(["-"])
     assert not batch.is_batch(["weird[1].png"])  # exists literally: a file, not a pattern
     assert not batch.is_batch(["missing.png"])
-    assert batch.is_batch(["*.png"]) and batch.is_batch(["."]) and batch.is_batch(["a.png", "a.png"])
+    assert (
+        batch.is_batch(["*.png"]) and batch.is_batch(["."]) and batch.is_batch(["a.png", "a.png"])
+    )
     sources, problems = batch.expand(["*.png", "nothing*.gif"])
     assert [s.path for s in sources] == ["a.png", "weird[1].png"] and len(problems) == 1
 
@@ -363,10 +404,49 @@ def sobelcli() -> list[str]:
 
 def test_real_process_batch_json_lines(mixed: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = subprocess.run([*sobelcli(), "edges", str(mixed), "-o", str(out), "--json", "-j", "2"],
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [*sobelcli(), "edges", str(mixed), "-o", str(out), "--json", "-j", "2"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 1
     docs = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [d.get("status") for d in docs].count("ok") == 2 and docs[-1]["summary"] is True
     assert "Traceback" not in proc.stderr and "\x1b[" not in proc.stderr
     assert not hidden(out)
+
+
+def test_one_file_into_an_output_folder(tmp_path: Path) -> None:
+    a = png(tmp_path / "a.png")
+    (tmp_path / "out").mkdir()
+    assert run("edges", str(a), "-o", str(tmp_path / "out")).exit_code == 0
+    assert (tmp_path / "out" / "a_edges.png").exists()
+    assert run("grad-input", str(a), "-o", str(tmp_path / "new") + "/").exit_code == 0
+    assert (tmp_path / "new" / "a_grad.png").exists()
+    assert batch.is_batch([str(a)], str(tmp_path / "out")) and not batch.is_batch([str(a)], "x.png")
+
+
+def crash_on_b(task: batch.Task) -> dict:
+    if "b" in Path(task.source).name:
+        os._exit(3)  # as the out-of-memory killer would end a worker
+    return {"shape": [1, 1]}
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    tasks = [batch.Task(str(tmp_path / f"{n}.png"), str(tmp_path / f"{n}_o.png")) for n in "ab"]
+    with batch.Runner(crash_on_b, jobs=2) as runner:
+        runner.start(tasks)
+        results = {Path(r.input).name: r for r in runner.results()}
+    assert results["b.png"].status == "error"
+    assert "worker process failed" in results["b.png"].error
+    assert "\n" not in results["b.png"].error
+
+
+def test_error_lines_stay_one_line_with_odd_names(tmp_path: Path) -> None:
+    odd = tmp_path / "two\nlines.png"
+    odd.write_bytes(b"junk")
+    result = run("edges", str(odd), str(png(tmp_path / "ok.png")), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "lines.png" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: ")

@@ -6,7 +6,9 @@ keeps them equal to the core's own lists.
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,9 +21,19 @@ OPERATORS = ("sobel", "scharr", "prewitt")
 PAD_MODES = ("reflect", "mirror", "nearest", "constant", "wrap")
 OUTPUT_KINDS = ("magnitude", "x", "y", "angle")
 LOSS_NAMES = ("sumsq", "logcosh", "softplus", "sum")
-KERNEL_NAMES = ("sobel-x", "sobel-y", "scharr-x", "scharr-y", "prewitt-x", "prewitt-y",
-                "laplace", "box3", "identity")
+KERNEL_NAMES = (
+    "sobel-x",
+    "sobel-y",
+    "scharr-x",
+    "scharr-y",
+    "prewitt-x",
+    "prewitt-y",
+    "laplace",
+    "box3",
+    "identity",
+)
 DEFAULT_MAX_PIXELS = 250_000_000
+FORMATS = ("png", "npy", "tiff")
 
 
 def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -34,12 +46,94 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 image_options = _compose(
-    click.option("--channel", type=click.IntRange(min=0), default=None, metavar="N",
-                 help="Use channel N of a colour image (0 = red) instead of its luminance."),
-    click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
-                 show_default=True, metavar="N",
-                 help="Refuse, before decoding, images with more pixels than this."),
+    click.option(
+        "--channel",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Use channel N of a colour image (0 = red) instead of its luminance.",
+    ),
+    click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_PIXELS,
+        show_default=True,
+        metavar="N",
+        help="Refuse, before decoding, images with more pixels than this.",
+    ),
 )
+
+
+class FiniteFloatRange(click.FloatRange):
+    """Click's FloatRange, refusing also nan and inf, which its comparisons let through."""
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Convert and check the range; then refuse what is not a finite number."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number ({self._describe_range()})", param, ctx)
+        return number
+
+
+batch_options = _compose(
+    click.option(
+        "-r",
+        "--recursive",
+        is_flag=True,
+        help="Take the images in the subfolders of a FOLDER too (and let ** in a pattern descend).",
+    ),
+    click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Process a batch in N parallel processes (default: the number of cores; "
+        "1 works in this process).",
+    ),
+    click.option(
+        "--fail-fast",
+        is_flag=True,
+        help="Stop a batch at its first failed input; the rest are not started.",
+    ),
+    click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace outputs that exist. Without it a batch leaves them alone and counts "
+        "each as an error (exit 1); one IMAGE replaces its output as always.",
+    ),
+    click.option(
+        "--skip-existing",
+        is_flag=True,
+        help="Skip inputs whose output exists (status 'skipped', exit 0): resumes an "
+        "interrupted batch.",
+    ),
+    click.option(
+        "--format",
+        "fmt_name",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Format of the outputs a batch (or a missing -o) names: png, npy (raw "
+        "floats) or tiff (float32)  [default: png]",
+    ),
+)
+
+
+def existing_policy(overwrite: bool, skip_existing: bool) -> str:
+    """What to do with an output that exists: "error", "skip" or "overwrite"."""
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other; give one")
+    return "overwrite" if overwrite else "skip" if skip_existing else "error"
+
+
+def format_of(target: str, fmt_name: str | None) -> str:
+    """The format of a single output, which --format, if given, must agree with."""
+    fmt = output_format_or_usage(target)
+    if fmt_name is not None and fmt != fmt_name:
+        raise click.BadParameter(f"--format {fmt_name} does not match {target!r}", param_hint="-o")
+    return fmt
 
 
 def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, Any]:
@@ -53,22 +147,38 @@ def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str
     except (ValueError, ImageError) as exc:
         raise click.BadParameter(
             f"{exc}. Give a name ({', '.join(KERNEL_NAMES)}), a FILE.npy, or rows such "
-            "as '1,0,-1;2,0,-2;1,0,-1'", ctx=ctx, param=param) from None
+            "as '1,0,-1;2,0,-2;1,0,-1'",
+            ctx=ctx,
+            param=param,
+        ) from None
 
 
 kernel_option = click.option(
-    "-k", "--kernel", default="sobel-x", show_default=True, callback=_kernel, metavar="KERNEL",
+    "-k",
+    "--kernel",
+    default="sobel-x",
+    show_default=True,
+    callback=_kernel,
+    metavar="KERNEL",
     help="The convolution's kernel: a name (" + ", ".join(KERNEL_NAMES) + "), a 2-D FILE.npy, "
-    "or rows split by ';' as in '1,0,-1;2,0,-2;1,0,-1'.")
+    "or rows split by ';' as in '1,0,-1;2,0,-2;1,0,-1'.",
+)
 
 loss_option = click.option(
-    "--loss", type=click.Choice(LOSS_NAMES), default="sumsq", show_default=True,
+    "--loss",
+    type=click.Choice(LOSS_NAMES),
+    default="sumsq",
+    show_default=True,
     help="L of Y = K * X: sumsq = sum y^2 (the lab's), logcosh = sum log cosh y, "
-    "softplus = sum log(1 + e^y), sum = sum y.")
+    "softplus = sum log(1 + e^y), sum = sum y.",
+)
 
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print the result as JSON on stdout.")
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)
 
 
 def default_output(source: str, suffix: str, ext: str = ".png") -> str:
@@ -82,15 +192,22 @@ def default_output(source: str, suffix: str, ext: str = ".png") -> str:
 def check_output(output: str, inputs: list[str], param: str = "-o") -> None:
     """Refuse an output that is one of the inputs, or stdout when it is a terminal."""
     if output == "-":
-        if click.get_text_stream("stdout").isatty():
+        if sys.stdout.isatty():
             raise click.UsageError(
                 f"{param} -: refusing to write an image to a terminal; redirect stdout "
-                "(> out.png) or pipe it")
+                "(> out.png) or pipe it"
+            )
         return
     for src in inputs:
-        if src != "-" and os.path.exists(src) and os.path.exists(output) and os.path.samefile(src, output):
-            raise click.BadParameter(f"{output!r} is the input {src!r}; it would be overwritten",
-                                     param_hint=param)
+        if (
+            src != "-"
+            and os.path.exists(src)
+            and os.path.exists(output)
+            and os.path.samefile(src, output)
+        ):
+            raise click.BadParameter(
+                f"{output!r} is the input {src!r}; it would be overwritten", param_hint=param
+            )
 
 
 def output_format_or_usage(output: str) -> str:
