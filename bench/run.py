@@ -570,6 +570,108 @@ def bench_cli(s: Settings) -> Section:
     return sec
 
 
+def bench_batch(s: Settings) -> Section:
+    """A batch of photo-sized PNGs with --jobs 2 against --jobs 1 (issue 5)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_batch as batch
+
+    sec = Section("Batch: `sobelcli edges DIR -o OUT --jobs N`")
+    rows = batch.main(quick=s.quick)
+    speedup = rows[-1]["speedup"]
+    sec.add(
+        f"{rows[0]['case']}; best of {1 if s.quick else 3} runs each, whole processes.",
+        "",
+        *table(
+            ["--jobs", "seconds", "images/s", "speed-up"],
+            [
+                [
+                    str(r["jobs"]),
+                    f"{r['seconds']:.2f}",
+                    f"{r['images_per_s']}",
+                    f"{r['speedup']:.2f}",
+                ]
+                for r in rows
+            ],
+        ),
+        "",
+    )
+    sec.targets.append(
+        Target("batch --jobs 2 / --jobs 1 speed-up", ">= 1.7", f"{speedup:.2f}", speedup >= 1.7)
+    )
+    return sec
+
+
+def bench_train(s: Settings) -> Section:
+    """The lab's CNN, 5 epochs on MNIST (issue 6), in its own process; skipped without data."""
+    data = Path(os.environ.get("SOBELCLI_MNIST", ROOT.parent / "shared" / "mnist"))
+    sec = Section("Training the lab's CNN: `sobelcli train`")
+    if (
+        s.quick
+        or not (data / "train-images-idx3-ubyte.gz").exists()
+        and not (data / "train-images-idx3-ubyte").exists()
+    ):
+        why = "--quick" if s.quick else f"no MNIST files in {data} (set SOBELCLI_MNIST)"
+        sec.add(f"Skipped: {why}.", "")
+        return sec
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_train.py"), str(data)]
+    torch_python = os.environ.get("SOBELCLI_TORCH_PYTHON")
+    if torch_python:
+        cmd += ["--torch-python", torch_python]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    print(proc.stdout, end="", flush=True)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        sec.add(f"Training failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}", "")
+        return sec
+    import json
+
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = []
+    for name, r in results.items():
+        epochs = r["epoch_seconds"]
+        rows.append(
+            [
+                name,
+                f"{statistics.median(epochs):.1f}",
+                f"{r.get('test_loss', 0):.4f}",
+                f"{r['test_accuracy']:.4f}",
+                f"{r.get('peak_rss_mb', 0):.0f}",
+            ]
+        )
+    sec.add(
+        f"`python bench/bench_train.py {data}`: 48,000 training images, batch 64, 5 epochs,",
+        "seed 0; the median epoch time. A PyTorch CPU reference of the same model runs when",
+        "SOBELCLI_TORCH_PYTHON names an interpreter with torch (a benchmark extra only).",
+        "",
+        *table(["implementation", "s / epoch", "test loss", "test accuracy", "peak RSS MB"], rows),
+        "",
+    )
+    ours = results["numpy"]
+    sec.targets.append(
+        Target(
+            "train: test accuracy after 5 epochs",
+            ">= 0.99",
+            f"{ours['test_accuracy']:.4f}",
+            ours["test_accuracy"] >= 0.99,
+        )
+    )
+    sec.targets.append(
+        Target(
+            "train: peak memory",
+            "< 1 GB",
+            f"{ours['peak_rss_mb']:.0f} MB",
+            ours["peak_rss_mb"] < 1024,
+        )
+    )
+    if "torch" in results:
+        r = statistics.median(ours["epoch_seconds"]) / statistics.median(
+            results["torch"]["epoch_seconds"]
+        )
+        sec.targets.append(
+            Target("train: epoch time / PyTorch CPU", "<= 3 (aim 1.5)", f"{r:.2f}", r <= 3)
+        )
+    return sec
+
+
 #: name -> benchmark group, in run order
 GROUPS: dict[str, Callable[[Settings], Section]] = {
     "edges": bench_edges,
@@ -577,6 +679,8 @@ GROUPS: dict[str, Callable[[Settings], Section]] = {
     "grads": bench_grads,
     "lab": bench_lab,
     "cli": bench_cli,
+    "batch": bench_batch,
+    "train": bench_train,
 }
 
 

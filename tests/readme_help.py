@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"(<!-- help: (?P<cmd>[\w-]*) -->\n```text\n)(?P<body>.*?)(\n```)", re.S)
+BLOCK = re.compile(r"(<!-- help: (?P<cmd>[\w-]+) -->\n```text\n)(?P<body>.*?)^```$", re.S | re.M)
 
 
 def real_help(command: str) -> str:
@@ -25,11 +25,11 @@ def real_help(command: str) -> str:
 
 
 def blocks(text: str) -> dict[str, str]:
-    return {m["cmd"]: m["body"] for m in BLOCK.finditer(text)}
+    return {m["cmd"]: m["body"].rstrip() for m in BLOCK.finditer(text)}
 
 
 def rewrite(text: str) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + real_help(m["cmd"]) + m.group(4), text)
+    return BLOCK.sub(lambda m: m.group(1) + real_help(m["cmd"]) + "\n```", text)
 
 
 if __name__ == "__main__":

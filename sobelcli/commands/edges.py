@@ -240,11 +240,14 @@ def edge_file(task: Task) -> dict[str, Any]:
         max_pixels=o["max_pixels"],
         dtype=np.float64 if fmt == "npy" else np.float32,
     )
+    notes, pixels = loaded.notes, loaded.pixels
+    del loaded  # let the input go before the output is encoded: peak memory
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            result = edge_map(loaded.pixels, o["kind"], o["operator"], o["normalize"], o["pad"])
+            result = edge_map(pixels, o["kind"], o["operator"], o["normalize"], o["pad"])
     except ValueError as exc:  # too small for the kernel or the pad mode: name the file
         raise images.ImageError(task.source, str(exc)) from None
+    del pixels
     if not np.isfinite(result).all():
         raise images.ImageError(task.source, "values too large: the edge map overflows")
     if o["threshold"] is not None:
@@ -255,4 +258,4 @@ def edge_file(task: Task) -> dict[str, Any]:
     if o.get("make_folder"):
         images.make_folder(Path(task.output).parent)
     images.save_image(task.output, result, bits=o["bits"], compress=o["compress"])
-    return {"shape": list(result.shape), "notes": loaded.notes, "warnings": warnings}
+    return {"shape": list(result.shape), "notes": notes, "warnings": warnings}

@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from ._options import image_options, json_option, kernel_option, loss_option, quiet_option
+from ._options import (
+    FiniteFloatRange,
+    image_options,
+    json_option,
+    kernel_option,
+    loss_option,
+    quiet_option,
+)
 
 WORST = 20
 
@@ -60,21 +67,21 @@ Examples:
 @click.option("--all", "check_all", is_flag=True, help="Check every pixel.")
 @click.option(
     "--eps",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, min_open=True),
     default=1e-6,
     show_default=True,
     help="Step of the central difference.",
 )
 @click.option(
     "--rtol",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloatRange(min=0.0),
     default=1e-5,
     show_default=True,
     help="Relative tolerance.",
 )
 @click.option(
     "--atol",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloatRange(min=0.0),
     default=1e-7,
     show_default=True,
     help="Absolute tolerance.",

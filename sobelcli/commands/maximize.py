@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._options import json_option, kernel_option, loss_option, quiet_option
+from ._options import FiniteFloatRange, json_option, kernel_option, loss_option, quiet_option
 
 SVD_MAX_PIXELS = 1600  # exact sigma_max from a dense SVD up to 40 x 40 images
 
@@ -64,7 +64,7 @@ Examples:
 )
 @click.option(
     "--lr",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, min_open=True),
     default=0.01,
     show_default=True,
     help="Step size.",

@@ -118,8 +118,8 @@ def command(
 
     import numpy as np
 
+    from ..images import atomic_write, check_writable, encode_png
     from ..nn import ModelFileError, load_model
-    from ..nn._atomic import atomic_path, check_writable
     from ..nn.filters import save_filter_grid
     from ..nn.report import make_console
 
@@ -154,11 +154,8 @@ def command(
                 f"Drew the first-layer kernels beside Sobel X and Y in {filters}", markup=False
             )
         if show_input is not None and inputs:
-            import imageio.v3 as iio
-
             strip = np.concatenate([np.pad(d, 2) for d in inputs], axis=1)
-            with atomic_path(show_input) as tmp:
-                iio.imwrite(tmp, np.round(strip * 255).astype(np.uint8), extension=".png")
+            atomic_write(show_input, encode_png(np.round(strip * 255).astype(np.uint8)))
     except OSError as exc:
         raise click.ClickException(f"cannot write: {exc}") from None
     if not inputs:

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ._options import FiniteFloatRange
+
 EPILOG = """\b
 Examples:
   sobelcli train --data ~/mnist -o model.npz               # the lab: 5 epochs, ~0.99
@@ -18,7 +20,7 @@ Examples:
 
 
 def _fail_if_unwritable(path: str, option: str) -> None:
-    from ..nn._atomic import check_writable
+    from ..images import check_writable
 
     try:
         check_writable(path)
@@ -50,7 +52,7 @@ def _fail_if_unwritable(path: str, option: str) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
     "--lr",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=1e-3,
     show_default=True,
     help="RMSprop's learning rate (rho 0.9, epsilon 1e-7).",

@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._atomic import atomic_path
-
 __all__ = ["filter_grid", "save_filter_grid"]
 
 GAP = 4
@@ -74,9 +72,7 @@ def filter_grid(kernels: NDArray[np.floating], cols: int = 8, cell: int = 48) ->
 
 
 def save_filter_grid(path: str | Path, kernels: NDArray[np.floating]) -> None:
-    """Write :func:`filter_grid` of ``kernels`` to ``path`` (PNG or any imageio format)."""
-    import imageio.v3 as iio
+    """Write :func:`filter_grid` of ``kernels`` to ``path`` as a PNG, atomically."""
+    from ..images import atomic_write, encode_png
 
-    pic = filter_grid(kernels)
-    with atomic_path(path) as tmp:
-        iio.imwrite(tmp, pic, extension=Path(path).suffix or ".png")
+    atomic_write(path, encode_png(filter_grid(kernels)))

@@ -14,6 +14,7 @@ renamed over the target, so a failure never leaves a partial file.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import zipfile
 from collections.abc import Sequence
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._atomic import atomic_path
 from .activations import softmax
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D
 
@@ -154,8 +154,11 @@ def save_model(path: str | Path, model: Sequential, meta: dict[str, Any] | None 
     arrays: dict[str, Any] = {
         k: np.asarray(v, dtype=np.float32) for k, v in model.named_params().items()
     }
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps(info)), **arrays)
+    from ..images import atomic_write
+
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(info)), **arrays)
+    atomic_write(path, buf.getvalue())
 
 
 def load_model(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
