@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage, signal
 
-from sobelcli import _engine, conv
+from sobelcli import _engine, _strips, conv
 from sobelcli.kernels import SMOOTH, SOBEL_X, SOBEL_Y
 
 VALUES = st.floats(-8, 8, allow_nan=False, allow_infinity=False, width=32)
@@ -38,18 +38,18 @@ CONFIGS = {
 @pytest.fixture(params=sorted(CONFIGS))
 def config(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     strip, min_rows, min_pixels, threads = CONFIGS[request.param]
-    monkeypatch.setattr(_engine, "STRIP_BYTES", strip)
-    monkeypatch.setattr(_engine, "MIN_STRIP_ROWS", min_rows)
-    monkeypatch.setattr(_engine, "THREAD_MIN_PIXELS", min_pixels)
+    monkeypatch.setattr(_strips, "STRIP_BYTES", strip)
+    monkeypatch.setattr(_strips, "MIN_STRIP_ROWS", min_rows)
+    monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", min_pixels)
     monkeypatch.setenv("SOBELCLI_THREADS", threads)
     return str(request.param)
 
 
 def _set_config(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     strip, min_rows, min_pixels, threads = CONFIGS[name]
-    monkeypatch.setattr(_engine, "STRIP_BYTES", strip)
-    monkeypatch.setattr(_engine, "MIN_STRIP_ROWS", min_rows)
-    monkeypatch.setattr(_engine, "THREAD_MIN_PIXELS", min_pixels)
+    monkeypatch.setattr(_strips, "STRIP_BYTES", strip)
+    monkeypatch.setattr(_strips, "MIN_STRIP_ROWS", min_rows)
+    monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", min_pixels)
     monkeypatch.setenv("SOBELCLI_THREADS", threads)
 
 
@@ -98,7 +98,7 @@ def _oracle(x: np.ndarray, k: np.ndarray) -> np.ndarray:
 def test_run_strips_covers_rows_once(
     monkeypatch: pytest.MonkeyPatch, n_rows: int, rows: int, threads: str
 ) -> None:
-    monkeypatch.setattr(_engine, "THREAD_MIN_PIXELS", 1)
+    monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", 1)
     monkeypatch.setenv("SOBELCLI_THREADS", threads)
     seen: list[tuple[int, int]] = []
     owners: dict[tuple[int, int], int] = {}
@@ -125,7 +125,7 @@ def test_run_strips_covers_rows_once(
 
 
 def test_run_strips_reraises_a_worker_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_engine, "THREAD_MIN_PIXELS", 1)
+    monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", 1)
     monkeypatch.setenv("SOBELCLI_THREADS", "2")
 
     def work(r0: int, r1: int, buffers: list[np.ndarray]) -> None:
@@ -143,7 +143,7 @@ def test_small_images_stay_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> Non
     def work(r0: int, r1: int, buffers: list[np.ndarray]) -> None:
         names.add(threading.current_thread().name)
 
-    _engine.run_strips(100, 1, work, pixels=_engine.THREAD_MIN_PIXELS - 1)
+    _engine.run_strips(100, 1, work, pixels=_strips.THREAD_MIN_PIXELS - 1)
     assert names == {threading.current_thread().name}
 
 

@@ -15,7 +15,21 @@ from sobelcli.cli import COMMANDS, cli
 from . import readme_help
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sobelcli"
-CORE = {"conv", "_engine", "kernels", "edges", "losses", "gradcheck", "maximize"}
+CORE = {
+    "conv",
+    "_engine",
+    "_strips",
+    "_cost",
+    "_slices",
+    "_rank1",
+    "_fft",
+    "_gradient",
+    "kernels",
+    "edges",
+    "losses",
+    "gradcheck",
+    "maximize",
+}
 STDLIB = set(sys.stdlib_module_names)
 
 

@@ -44,8 +44,11 @@ def test_colour_round_trip(channels: int, data) -> None:
 
 @pytest.mark.parametrize(
     ("pixels", "message"),
-    [(np.zeros((2, 2), np.float32), "uint8 or uint16"), (np.zeros((2, 2, 5), np.uint8), "shape"),
-     (np.zeros((0, 3), np.uint8), "shape")],
+    [
+        (np.zeros((2, 2), np.float32), "uint8 or uint16"),
+        (np.zeros((2, 2, 5), np.uint8), "shape"),
+        (np.zeros((0, 3), np.uint8), "shape"),
+    ],
 )
 def test_refuses_what_png_cannot_hold(pixels: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
