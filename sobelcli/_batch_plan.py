@@ -60,17 +60,28 @@ def plan(
 
 
 def _inputs(sources: Sequence[Source], own_outputs: set[str], out_dir: str | None) -> list[Source]:
-    """The sources once each, without found ones that are outputs (of this batch, or under -o)."""
+    """The sources once each, without found ones that are outputs (of this batch, or under -o).
+
+    Files under -o are passed over only when -o lies inside the folder searched (``photos/ -o
+    photos/edges``); when -o is that folder itself or holds it, the inputs are all under it.
+    """
     root = _key(out_dir) + os.sep if out_dir else None
     kept: list[Source] = []
     seen: set[str] = set()
     for s in sources:
         key = _key(s.path)
-        if key in seen or (s.found and (key in own_outputs or (root and key.startswith(root)))):
+        under_out = bool(root and key.startswith(root) and _searched_above(s, root))
+        if key in seen or (s.found and (key in own_outputs or under_out)):
             continue
         seen.add(key)
         kept.append(s)
     return kept
+
+
+def _searched_above(s: Source, root: str) -> bool:
+    """True when the folder ``s`` was found in lies strictly above the output folder ``root``."""
+    searched = _key(s.path[: len(s.path) - len(s.rel)] or ".") + os.sep
+    return root.startswith(searched) and root != searched
 
 
 def _conflict(

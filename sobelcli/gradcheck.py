@@ -9,8 +9,10 @@ overlap, so kh * kw pairs of forwards check the whole image. Unchanged outputs c
 exactly, which makes the check exact to rounding for the lab's quadratic loss.
 
 A check passes when ``|a - n| <= atol + rtol * max(|a|, |n|)``; its relative error is
-``|a - n| / max(|a|, |n|, atol)``: the floor at atol keeps a derivative that is zero on one
-side and rounding noise on the other from showing a relative error of 1.
+``|a - n| / max(|a|, |n|, atol / rtol)``. Below ``atol / rtol`` a derivative is judged by
+atol, not rtol, so its error is measured against that floor: a derivative that is zero on one
+side and rounding noise on the other does not show a relative error of 1, and a check passes
+about when its relative error is below rtol.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class Checks:
     def __post_init__(self) -> None:
         self.abs_err = np.abs(self.analytic - self.numeric)
         scale = np.maximum(np.abs(self.analytic), np.abs(self.numeric))
-        floor = np.maximum(scale, self.atol)
+        floor = np.maximum(scale, self.atol / self.rtol if self.rtol > 0 else self.atol)
         self.rel_err = np.divide(
             self.abs_err, floor, out=np.zeros_like(self.abs_err), where=floor > 0
         )

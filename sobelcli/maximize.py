@@ -114,14 +114,20 @@ def ascend(
     ka = np.asarray(k, dtype=np.float64)
     x = _project(np.array(x0, dtype=np.float64), constraint)
     for step in range(1, steps + 1):
-        y = correlate2d(x, ka)
-        value = lo.value(y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = correlate2d(x, ka)
+            value = lo.value(y)
         if not np.isfinite(value) or abs(value) > LOSS_LIMIT:
             raise ValueError(
                 f"the loss overflows at step {step} (L = {value:.3g}); use fewer --steps, a "
                 "smaller --lr, or --constraint unit-norm|box"
             )
-        x = _project(x + lr * grad_input(lo.grad(y), ka), constraint)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = _project(x + lr * grad_input(lo.grad(y), ka), constraint)
+        if not np.isfinite(x).all():
+            raise ValueError(
+                f"the image overflows at step {step}; use a smaller --lr or fewer --steps"
+            )
         yield Step(step, value, x)
 
 

@@ -7,6 +7,7 @@ Nothing here computes. rich turns colour off by itself when stderr is not a term
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,18 +19,42 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import Progress
 
 
+def plain_requested() -> bool:
+    """True when NO_COLOR is set (to anything but empty), as https://no-color.org asks."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 @cache
-def console() -> Console:
-    """The stderr console shared by every command."""
+def console(quiet: bool = False) -> Console:
+    """The stderr console shared by every command.
+
+    Without a terminal rich writes no escape codes by itself; with ``NO_COLOR`` it would still
+    write bold and italics, so there the styles are turned off too.
+    """
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    plain = plain_requested()
+    return Console(
+        stderr=True,
+        highlight=False,
+        soft_wrap=True,
+        quiet=quiet,
+        no_color=plain,
+        color_system=None if plain else "auto",
+    )
+
+
+def table_box() -> Any:
+    """Box-drawing lines on a terminal; plain ASCII in logs and with NO_COLOR."""
+    from rich import box
+
+    return box.ASCII if plain_requested() or not console().is_terminal else box.HEAVY_HEAD
 
 
 def _plain() -> bool:
-    """True when stderr is not a terminal: lines go out as they are, without importing rich."""
+    """True when stderr is not a terminal or NO_COLOR is set: lines go out as they are."""
     stream = sys.stderr
-    return stream is None or not stream.isatty()
+    return stream is None or not stream.isatty() or plain_requested()
 
 
 def info(message: str, quiet: bool = False) -> None:
@@ -66,7 +91,9 @@ def table(
     """Print a table on stderr; cells are formatted with ``str``."""
     from rich.table import Table
 
-    t = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    t = Table(
+        title=title, caption=caption, title_justify="left", caption_justify="left", box=table_box()
+    )
     for i, name in enumerate(columns):
         t.add_column(name, justify=(justify[i] if justify else "left"))  # type: ignore[arg-type]
     for row in rows:

@@ -194,8 +194,8 @@ def check_output(output: str, inputs: list[str], param: str = "-o") -> None:
     if output == "-":
         if sys.stdout.isatty():
             raise click.UsageError(
-                f"{param} -: refusing to write an image to a terminal; redirect stdout "
-                "(> out.png) or pipe it"
+                "refusing to write an image to the terminal (stdout); redirect it "
+                "(> out.png), pipe it, or give -o FILE"
             )
         return
     for src in inputs:
@@ -208,6 +208,33 @@ def check_output(output: str, inputs: list[str], param: str = "-o") -> None:
             raise click.BadParameter(
                 f"{output!r} is the input {src!r}; it would be overwritten", param_hint=param
             )
+
+
+def check_outputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
+    """Before any work: refuse outputs that are an input or one another, or cannot be written.
+
+    ``outputs`` maps an option (``-o``, ``--plot`` ...) to its path or None. Each is checked
+    like ``-o`` by :func:`check_output`, against the others, and for a writable folder, so a
+    run never ends by replacing its own input or result, nor after a late failure.
+    """
+    from ..images import check_writable
+
+    given = {opt: path for opt, path in outputs.items() if path and path != "-"}
+    seen: dict[str, str] = {}
+    for opt, path in given.items():
+        check_output(path, [p for p in inputs if p], opt)
+        key = os.path.realpath(path)
+        if key in seen:
+            raise click.BadParameter(f"{path!r} is also the file of {seen[key]}", param_hint=opt)
+        seen[key] = opt
+        try:
+            check_writable(path)
+        except OSError as exc:
+            message = f"{path}: cannot write there ({exc})"
+            raise click.BadParameter(message, param_hint=opt) from None
+    for opt, stream in outputs.items():
+        if stream == "-":
+            check_output(stream, inputs, opt)
 
 
 def output_format_or_usage(output: str) -> str:

@@ -201,7 +201,12 @@ def _single(
             report.emit_json(Result(image, target, "skipped").record())
         return
     start = time.perf_counter()
-    info = edge_file(Task(image, target, options))
+    try:
+        info = edge_file(Task(image, target, options))
+    except ValueError as exc:  # ImageError too: the JSON line says it, then the usual error
+        if as_json:
+            report.emit_json(Result(image, target, "error", str(exc)).record())
+        raise
     for note in info["notes"]:
         report.info(f"{image}: {note}", quiet)
     for text in info["warnings"]:
@@ -216,7 +221,7 @@ def _single(
         what = f"{o['operator']} {o['kind']}" + (
             f" >= {o['threshold']}" if o["threshold"] is not None else ""
         )
-        report.info(f"wrote {target} ({shape[1]} x {shape[0]}, {what})", quiet)
+        report.info(f"wrote {target} ({shape[0]} x {shape[1]} pixels, H x W; {what})", quiet)
 
 
 def edge_file(task: Task) -> dict[str, Any]:

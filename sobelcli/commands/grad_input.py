@@ -177,7 +177,14 @@ def _single(
     from ..batch import Task
 
     if wrt == "input":
-        info = grad_file(Task(image, target, options))
+        try:
+            info = grad_file(Task(image, target, options))
+        except ValueError as exc:  # ImageError too: the JSON line says it, then the error
+            if as_json:
+                from ..batch import Result
+
+                report.emit_json(Result(image, target, "error", str(exc)).record())
+            raise
         for note in info["notes"]:
             report.info(f"{image}: {note}", quiet)
         summary = {
@@ -199,7 +206,7 @@ def _single(
     where = f", wrote {target}" if target and target != "-" else ""
     report.info(
         f"L = {report.fmt(summary['L'])}; dL/d{'X' if wrt == 'input' else 'K'} "
-        f"{h} x {w} in [{report.fmt(summary['min'])}, "
+        f"{h} x {w} (H x W) in [{report.fmt(summary['min'])}, "
         f"{report.fmt(summary['max'])}]{where}",
         quiet,
     )
@@ -276,7 +283,7 @@ def _kernel_gradient(image: str, target: str, options: dict[str, Any]) -> dict[s
         "grad": grad.tolist(),
     }
     report.table(
-        f"dL/dK for L = {get_loss(options['loss']).formula}, K = {options['kernel_name']}",
+        f"dL/dK for {get_loss(options['loss']).formula}, K = {options['kernel_name']}",
         ["", *map(str, range(grad.shape[1]))],
         [[str(i), *(report.fmt(v) for v in row)] for i, row in enumerate(_rows(grad))],
         justify=["right"] * (grad.shape[1] + 1),

@@ -10,13 +10,18 @@ import click
 from ._options import FiniteFloatRange, json_option, kernel_option, loss_option, quiet_option
 
 SVD_MAX_PIXELS = 1600  # exact sigma_max from a dense SVD up to 40 x 40 images
+MAX_PIXELS = 4096 * 4096  # of the ascent's image, and of the enlarged PNG
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
     parts = value.lower().split("x")
     if len(parts) in (1, 2) and all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        h = int(parts[0])
-        return h, int(parts[-1])
+        h, w = int(parts[0]), int(parts[-1])
+        if h * w > MAX_PIXELS:
+            raise click.BadParameter(
+                f"{value!r} is {h * w:,} pixels; at most {MAX_PIXELS:,}", ctx=ctx, param=param
+            )
+        return h, w
     raise click.BadParameter(
         f"{value!r}: write H or HxW with positive integers, as in 9 or 16x32", ctx=ctx, param=param
     )
@@ -70,7 +75,10 @@ Examples:
     help="Step size.",
 )
 @click.option(
-    "--seed", type=int, default=None, help="Seed of the uniform [0, 1) start (default: random)."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed of the uniform [0, 1) start (default: random).",
 )
 @click.option(
     "--constraint",
@@ -124,15 +132,15 @@ def command(
     From a uniform random image (or --init), repeat X <- X + lr * dL/dX with
     dL/dX = grad_input(dL/dY, K), as the lab does with K = Gx and L = sum y^2.
     """
-    from ._options import check_output, output_format_or_usage
+    from ._options import check_outputs, output_format_or_usage
 
     fmt = output_format_or_usage(output)
     if as_json and output == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
-    check_output(output, [init] if init else [])
-    for path, ext in ((losses_csv, ".csv"), (plot_png, ".png")):
+    for path, ext, opt in ((losses_csv, ".csv", "--losses"), (plot_png, ".png", "--plot")):
         if path and not path.lower().endswith(ext):
-            raise click.BadParameter(f"{path!r} should end in {ext}")
+            raise click.BadParameter(f"{path!r} should end in {ext}", param_hint=opt)
+    check_outputs({"-o": output, "--losses": losses_csv, "--plot": plot_png}, [init or ""])
     name, k = kernel
 
     import numpy as np
@@ -146,6 +154,13 @@ def command(
         raise click.BadParameter(
             f"the image {x0.shape} is smaller than the kernel {k.shape}",
             param_hint="--init" if init else "--size",
+        )
+    factor = scale or max(1, math.ceil(256 / x0.shape[1]))
+    if fmt != "npy" and x0.size * factor * factor > MAX_PIXELS:
+        raise click.BadParameter(
+            f"{x0.shape[0]} x {x0.shape[1]} enlarged {factor} times is over {MAX_PIXELS:,} "
+            "pixels; use a smaller --scale",
+            param_hint="--scale",
         )
     history: list[float] = []
     x = x0
@@ -173,7 +188,6 @@ def command(
     else:
         span = float(x.max() - x.min())
         shown = (x - x.min()) / (span if span > 0 else 1.0)
-        factor = scale or max(1, math.ceil(256 / x.shape[1]))
         images.save_image(output, np.kron(shown, np.ones((factor, factor))))
     if losses_csv:
         rows = "".join(f"{i},{v!r}\n" for i, v in enumerate(history, start=1))

@@ -118,19 +118,14 @@ def command(
 
     import numpy as np
 
-    from ..images import atomic_write, check_writable, encode_png
+    from ..images import atomic_write, encode_png
     from ..nn import ModelFileError, load_model
     from ..nn.filters import save_filter_grid
     from ..nn.report import make_console
+    from ._options import check_outputs
 
-    for path, option in ((show_input, "--show-input"), (filters, "--filters")):
-        if path is not None:
-            try:
-                check_writable(path)
-            except OSError as exc:
-                raise click.BadParameter(
-                    f"{path}: cannot write there ({exc})", param_hint=option
-                ) from None
+    paths = {"--show-input": show_input, "--filters": filters}
+    check_outputs({k: str(v) if v else None for k, v in paths.items()}, [str(model_path), *images])
     try:
         model, _meta = load_model(model_path)
     except ModelFileError as exc:
@@ -179,7 +174,9 @@ def command(
             )
     from rich.table import Table
 
-    table = Table(title=f"Digits by {model_path}", title_justify="left")
+    from ..report import table_box
+
+    table = Table(title=f"Digits by {model_path}", title_justify="left", box=table_box())
     for name, justify in (
         ("Image", "left"),
         ("Label", "right"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._options import FiniteFloatRange
+from ._options import FiniteFloatRange, check_outputs
 
 EPILOG = """\b
 Examples:
@@ -19,13 +19,8 @@ Examples:
   sobelcli predict model.npz digit.png"""
 
 
-def _fail_if_unwritable(path: str, option: str) -> None:
-    from ..images import check_writable
-
-    try:
-        check_writable(path)
-    except OSError as exc:
-        raise click.BadParameter(f"{path}: cannot write there ({exc})", param_hint=option) from None
+def _str(path: Any) -> str | None:
+    return None if path is None else str(path)
 
 
 @click.command(epilog=EPILOG)
@@ -123,15 +118,9 @@ def command(
     On stderr: the model summary, a progress bar per epoch (on a terminal), the
     validation metrics after each epoch and the test metrics at the end.
     """  # noqa: D301
-    for path, option in ((output, "-o"), (filters, "--filters")):
-        if path is not None:
-            _fail_if_unwritable(path, option)
-    if (
-        output is not None
-        and filters is not None
-        and Path(output).resolve() == Path(filters).resolve()
-    ):
-        raise click.BadParameter("-o and --filters name the same file", param_hint="--filters")
+    if output is not None and not str(output).lower().endswith(".npz"):
+        raise click.BadParameter(f"{output!r}: a model is saved as .npz", param_hint="-o")
+    check_outputs({"-o": _str(output), "--filters": _str(filters)}, [])
 
     import numpy as np
 
@@ -168,6 +157,12 @@ def command(
         )
     finally:
         reporter.close()  # restore the terminal even on Ctrl-C
+    diverged = [row["epoch"] for row in history if not np.isfinite(row["loss"])]
+    if diverged:
+        raise click.ClickException(
+            f"training diverged: the loss is not finite at epoch {diverged[0]}; nothing was "
+            f"saved (try a smaller --lr than {lr:g})"
+        )
     test_loss, test_acc = evaluate(model, mnist.test_images, mnist.test_labels, workers=nw)
     console.print(
         f"Test loss {test_loss:.4f}, accuracy {test_acc:.4f} ({len(mnist.test_images):,} images)",

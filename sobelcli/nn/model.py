@@ -173,7 +173,15 @@ def load_model(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     p = Path(path)
     model = lab_cnn(seed=0)
     try:
-        with np.load(p, allow_pickle=False) as data:
+        with open(p, "rb") as fh:
+            if fh.read(2) != b"PK":  # every .npz is a zip archive
+                raise ModelFileError(f"{p}: not a model file (sobelcli train -o writes a .npz)")
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ModelFileError(
+                f"{p}: a single array, not a model file (.npz from sobelcli train)"
+            )
+        with loaded as data:
             if "meta" not in data.files:
                 raise ModelFileError(f"{p}: not a sobelcli model file (no 'meta' entry)")
             meta = json.loads(str(data["meta"]))
@@ -198,5 +206,6 @@ def load_model(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         if isinstance(exc, ModelFileError):
             raise
-        raise ModelFileError(f"{p}: not a readable .npz model file ({exc})") from None
+        why = str(exc).split(". ")[0]  # numpy adds advice on pickles that does not apply here
+        raise ModelFileError(f"{p}: not a readable .npz model file ({why})") from None
     return model, meta

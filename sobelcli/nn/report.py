@@ -20,9 +20,9 @@ __all__ = ["EpochReporter", "make_console"]
 
 def make_console(quiet: bool = False) -> Console:
     """A stderr console; ``quiet`` makes it print nothing."""
-    from rich.console import Console
+    from .. import report
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
+    return report.console(quiet)
 
 
 class EpochReporter:
@@ -39,12 +39,15 @@ class EpochReporter:
         """The model table, like Keras' ``summary(model)``, and the data sizes."""
         from rich.table import Table
 
+        from ..report import table_box
+
         total = self.model.count_params()
         table = Table(
             title="Model: the lab's CNN (channels last)",
             title_justify="left",
             caption=f"Total params: {total:,} (all trainable)",
             caption_justify="left",
+            box=table_box(),
         )
         table.add_column("Layer (type)")
         table.add_column("Output Shape")
