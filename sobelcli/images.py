@@ -504,7 +504,12 @@ def save_image(
     """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout)."""
     data = encode(values, output_format(path), bits=bits, compress=compress)
     if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise ImageError("stdout", f"cannot write: {exc.strerror or exc}") from None
     else:
         atomic_write(path, data)

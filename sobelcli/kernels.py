@@ -96,6 +96,13 @@ def parse_kernel(text: str) -> NDArray[np.float64]:
     spec = text.strip()
     if spec.lower() in KERNELS:
         return get_kernel(spec)
+    if spec.replace("-", "").replace("_", "").isalnum() and spec.lower() not in ("nan", "inf"):
+        if not spec[0].isdigit():
+            import difflib
+
+            close = difflib.get_close_matches(spec.lower(), list(KERNELS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"unknown kernel {spec!r}{hint}")
     if not spec:
         raise ValueError("empty kernel")
     rows = []

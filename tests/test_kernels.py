@@ -66,3 +66,8 @@ def test_cli_name_lists_match_the_core() -> None:
     assert set(_options.OUTPUT_KINDS) == set(edges.OUTPUT_KINDS)
     assert set(_options.LOSS_NAMES) == set(losses.LOSSES)
     assert _options.DEFAULT_MAX_PIXELS == images.DEFAULT_MAX_PIXELS
+
+
+def test_misspelt_name_gets_a_suggestion() -> None:
+    with pytest.raises(ValueError, match=r"unknown kernel 'sobelx' \(did you mean sobel-x\?\)"):
+        kernels.parse_kernel("sobelx")

@@ -179,6 +179,9 @@ def command(
         "shape": list(x.shape),
         "first_loss": history[0] if history else None,
         "final_loss": history[-1] if history else None,
+        "image_loss": _loss_of(x, k, loss),
+        "losses": losses_csv,
+        "plot": plot_png,
     }
     if constraint == "unit-norm" and loss == "sumsq" and x.size <= SVD_MAX_PIXELS:
         sigma = top_singular_value(x.shape, k)
@@ -202,6 +205,18 @@ def command(
     _tell(summary, quiet)
 
 
+def _loss_of(x: Any, k: Any, loss: str) -> float | None:
+    """L of the image written (the history holds L before each update)."""
+    import numpy as np
+
+    from ..conv import correlate2d
+    from ..losses import get_loss
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = get_loss(loss).value(correlate2d(x, k))
+    return value if np.isfinite(value) else None
+
+
 def _tell(summary: dict[str, Any], quiet: bool) -> None:
     from .. import report
 
@@ -219,5 +234,6 @@ def _tell(summary: dict[str, Any], quiet: bool) -> None:
             f"L is within {gap:.1e} of it",
             quiet,
         )
-    if summary["output"] != "-":
-        report.info(f"wrote {summary['output']}", quiet)
+    written = [summary["output"], summary.get("losses"), summary.get("plot")]
+    for path in (p for p in written if p and p != "-"):
+        report.info(f"wrote {path}", quiet)
