@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _engine
-from .conv import result_dtype
+from .conv import _as_2d, result_dtype
 from .kernels import SMOOTH
 
 __all__ = ["OUTPUT_KINDS", "PAD_MODES", "edge_gradients", "edge_magnitude", "edge_map", "pad_image"]
@@ -36,17 +36,9 @@ PAD_MODES: dict[str, str] = {
 
 
 def _image(image: ArrayLike) -> NDArray[np.floating]:
-    arr = np.asarray(image)
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"image must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"image must be 2-D (grey), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"image is empty (shape {arr.shape})")
-    arr = arr.astype(result_dtype(arr), copy=False)
-    if not np.isfinite(arr).all():
-        raise ValueError("image holds NaN or infinite values")
-    return arr
+    arr = _as_2d(image, "image")  # 2-D, real, non-empty, finite
+    out: NDArray[np.floating] = arr.astype(result_dtype(arr), copy=False)
+    return out
 
 
 def pad_image(image: ArrayLike, pad: str | None, width: int = 1) -> NDArray[np.floating]:

@@ -27,9 +27,6 @@ from ._options import (
 if TYPE_CHECKING:  # pragma: no cover
     from ..batch import Task
 
-SUFFIXES = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
-
-
 @click.command(
     epilog="""\b
 Examples:
@@ -187,7 +184,9 @@ def _single(
     quiet: bool,
 ) -> None:
     """One IMAGE to one output file, as sobelcli has always done."""
-    target = output or default_output(image, "_edges", SUFFIXES[fmt_name or "png"])
+    from ..batch import FORMAT_SUFFIXES
+
+    target = output or default_output(image, "_edges", FORMAT_SUFFIXES[fmt_name or "png"])
     if as_json and target == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
     format_of(target, fmt_name)

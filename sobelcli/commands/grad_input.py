@@ -27,9 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..batch import Task
 
-SUFFIXES = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
-
-
 @click.command(
     epilog="""\b
 Examples:
@@ -150,8 +147,10 @@ def _single_target(
 
 
 def _target(image: str, output: str | None, wrt: str, fmt_name: str | None) -> str:
+    from ..batch import FORMAT_SUFFIXES
+
     if wrt == "input":
-        target = output or default_output(image, "_grad", SUFFIXES[fmt_name or "png"])
+        target = output or default_output(image, "_grad", FORMAT_SUFFIXES[fmt_name or "png"])
         format_of(target, fmt_name)
         return target
     target = output or ""
