@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..batch import Task
 
+
 @click.command(
     epilog="""\b
 Examples:
