@@ -217,3 +217,15 @@ def test_help_teaches():
         text = CliRunner().invoke(cmd, ["--help"]).output
         assert "Examples:" in text and "\\b" not in text
     assert "93,322" in CliRunner().invoke(train, ["--help"]).output
+
+
+def test_predict_goes_on_past_a_bad_picture(trained, tmp_path):
+    data = load_mnist(SLICE)
+    good = tmp_path / "good.png"
+    iio.imwrite(good, data.test_images[2])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a picture")
+    result = run(predict, [trained[0], bad, good, "--json"])
+    assert result.exit_code == 1
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(good)]
+    assert f"error: {bad}" in result.stderr

@@ -111,3 +111,12 @@ def test_predict_refuses_side_outputs_over_its_inputs_and_non_model_files(tmp_pa
 def test_train_saves_models_as_npz_only(tmp_path: Path) -> None:
     result = run("train", "--data", str(tmp_path), "-o", str(tmp_path / "m.png"))
     assert result.exit_code == 2 and ".npz" in result.stderr
+
+
+def test_gradcheck_json_gives_a_verdict_even_for_an_unreadable_image(tmp_path: Path) -> None:
+    result = run("gradcheck", str(tmp_path / "missing.png"), "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "passed": False,
+        "error": f"{tmp_path / 'missing.png'}: no such file",
+    }

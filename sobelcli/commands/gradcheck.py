@@ -135,8 +135,15 @@ def command(
     from .. import images, report
     from ..gradcheck import gradcheck, random_pixels
 
-    x = images.load_image(image, channel=channel, max_pixels=max_pixels, dtype=np.float64)
+    try:
+        x = images.load_image(image, channel=channel, max_pixels=max_pixels, dtype=np.float64)
+    except images.ImageError as exc:  # a CI gate reading --json still gets a verdict
+        if as_json:
+            report.emit_json({"passed": False, "error": str(exc)})
+        raise
     if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+        if as_json:
+            report.emit_json({"passed": False, "error": f"{image}: smaller than the kernel"})
         raise click.ClickException(
             f"{image}: image of shape {x.shape} is smaller than the kernel {k.shape}"
         )

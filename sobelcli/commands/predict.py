@@ -130,17 +130,19 @@ def command(
         model, _meta = load_model(model_path)
     except ModelFileError as exc:
         raise click.ClickException(str(exc)) from None
-    inputs, notes = [], []
-    for path in images:
+    inputs, notes, readable, failed = [], [], [], 0
+    for path in images:  # a bad picture is reported and the others still classified
         try:
             digit, note = _read_digit(path)
         except ValueError as exc:  # ImageError is a ValueError too
-            message = str(exc)
-            raise click.ClickException(
-                message if path in message else f"{path}: {message}"
-            ) from None
+            message = str(exc) if path in str(exc) else f"{path}: {exc}"
+            click.echo(f"error: {message}", err=True)
+            failed += 1
+            continue
         inputs.append(digit)
         notes.append(note)
+        readable.append(path)
+    images = tuple(readable)
     console = make_console(quiet)
     try:
         if filters is not None:
@@ -154,6 +156,8 @@ def command(
     except OSError as exc:
         raise click.ClickException(f"cannot write: {exc}") from None
     if not inputs:
+        if failed:
+            raise click.exceptions.Exit(1)
         return
     probs = model.predict_proba(np.stack(inputs)[..., None])
     labels = probs.argmax(axis=1)
@@ -190,3 +194,5 @@ def command(
         table.add_row(path, str(int(label)), f"{p[label]:.4f}", f"{second} ({p[second]:.4f})", note)
     if not as_json:
         console.print(table)
+    if failed:
+        raise click.exceptions.Exit(1)
