@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import signal
 import sys
+import warnings
 from importlib import import_module
 from typing import Any
 
@@ -135,6 +136,10 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     Exit status: 0 success, 1 a file or a check failed, 2 bad usage, 130 interrupted.
     """
     ctx.obj = {"traceback": traceback}
+    if not traceback:
+        # numpy's overflow warnings name source lines; the commands check results for
+        # non-finite values themselves and say what happened in one line.
+        warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def main(argv: list[str] | None = None) -> None:

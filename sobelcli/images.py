@@ -139,7 +139,7 @@ def _check_size(source: str, shape: tuple[int, ...], max_pixels: int | None) -> 
         raise ImageError(
             source,
             f"image is {shape[1]} x {shape[0]} = {pixels:,} pixels, over the limit of "
-            f"{max_pixels:,} (raise it with --max-pixels)",
+            f"{max_pixels:,}",
         )
 
 
@@ -302,6 +302,7 @@ def read_image(
     channel: int | None = None,
     dtype: type[np.floating[Any]] = np.float64,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    limit_option: str | None = None,
 ) -> LoadedImage:
     """Read an image file (or ``-`` for stdin) as a grey float array.
 
@@ -328,10 +329,15 @@ def read_image(
     source = "-" if str(path) == "-" else str(path)
     data = _read_bytes(path, _byte_limit(max_pixels))
     notes: list[str] = []
-    if data.startswith(NPY_MAGIC):
-        arr, mode = _decode_npy(source, data, max_pixels), "npy"
-    else:
-        arr, mode, notes = _decode_picture(source, data, max_pixels)
+    try:
+        if data.startswith(NPY_MAGIC):
+            arr, mode = _decode_npy(source, data, max_pixels), "npy"
+        else:
+            arr, mode, notes = _decode_picture(source, data, max_pixels)
+    except ImageError as exc:  # name the option that raises the limit, where there is one
+        if limit_option and "over the limit" in exc.problem:
+            raise ImageError(source, f"{exc.problem} (raise it with {limit_option})") from None
+        raise
     if arr.size == 0:
         raise ImageError(source, f"image is empty (shape {arr.shape})")
     grey = _scaled(source, _to_grey(source, arr, channel), dtype)

@@ -227,5 +227,7 @@ def test_predict_goes_on_past_a_bad_picture(trained, tmp_path):
     bad.write_bytes(b"not a picture")
     result = run(predict, [trained[0], bad, good, "--json"])
     assert result.exit_code == 1
-    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(good)]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(bad), str(good)]
+    assert "error" in lines[0] and lines[1]["label"] in range(10)
     assert f"error: {bad}" in result.stderr

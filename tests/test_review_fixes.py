@@ -120,3 +120,33 @@ def test_gradcheck_json_gives_a_verdict_even_for_an_unreadable_image(tmp_path: P
         "passed": False,
         "error": f"{tmp_path / 'missing.png'}: no such file",
     }
+
+
+def test_train_side_outputs_never_replace_the_data(tmp_path: Path) -> None:
+    data = tmp_path / "mnist"
+    data.mkdir()
+    target = data / "t10k-labels-idx1-ubyte.gz"
+    target.write_bytes(b"labels")
+    result = run("train", "--data", str(data), "--filters", str(target))
+    assert result.exit_code == 2
+    assert target.read_bytes() == b"labels"
+    for bad in ("x.txt", "-"):
+        assert run("train", "--data", str(data), "--filters", bad).exit_code == 2
+
+
+@pytest.mark.parametrize("args", [["--steps", "0"], ["-k", "0,0;0,0"], ["--steps", "5"]])
+def test_maximize_unit_norm_reports_without_crashing(tmp_path: Path, args) -> None:
+    result = run(
+        "maximize", "-o", str(tmp_path / "m.png"), "--constraint", "unit-norm", "--seed", "0", *args
+    )
+    assert result.exit_code == 0, result.output
+    assert "sigma_max^2" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--eps", "1e300"], ["-k", "1e308,1e308;1e308,1e308"]])
+def test_gradcheck_overflow_is_one_clear_line_and_a_json_verdict(args) -> None:
+    result = run("gradcheck", str(SAMPLES / "square.png"), "--json", *args)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["passed"] is False
+    assert result.stderr.count("\n") == 1 and "square.png" in result.stderr
+    assert "Warning" not in result.stderr

@@ -210,15 +210,29 @@ def check_output(output: str, inputs: list[str], param: str = "-o") -> None:
             )
 
 
-def check_outputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
+def check_outputs(
+    outputs: dict[str, str | None],
+    inputs: list[str],
+    suffixes: dict[str, str] | None = None,
+    stdout: tuple[str, ...] = ("-o",),
+) -> None:
     """Before any work: refuse outputs that are an input or one another, or cannot be written.
 
     ``outputs`` maps an option (``-o``, ``--plot`` ...) to its path or None. Each is checked
     like ``-o`` by :func:`check_output`, against the others, and for a writable folder, so a
-    run never ends by replacing its own input or result, nor after a late failure.
+    run never ends by replacing its own input or result, nor after a late failure. An option
+    in ``suffixes`` must end with that suffix; only the options in ``stdout`` take ``-``.
     """
     from ..images import check_writable
 
+    for opt, path in outputs.items():
+        if path == "-" and opt not in stdout:
+            raise click.BadParameter(
+                "'-' (stdout) is not available here; name a file", param_hint=opt
+            )
+        wanted = (suffixes or {}).get(opt)
+        if path and path != "-" and wanted and not path.lower().endswith(wanted):
+            raise click.BadParameter(f"{path!r} should end in {wanted}", param_hint=opt)
     given = {opt: path for opt, path in outputs.items() if path and path != "-"}
     seen: dict[str, str] = {}
     for opt, path in given.items():

@@ -243,6 +243,7 @@ def edge_file(task: Task) -> dict[str, Any]:
         task.source,
         channel=o["channel"],
         max_pixels=o["max_pixels"],
+        limit_option="--max-pixels",
         dtype=np.float64 if fmt == "npy" else np.float32,
     )
     notes, pixels = loaded.notes, loaded.pixels

@@ -223,7 +223,11 @@ def _gradient(
     from ..losses import get_loss
 
     loaded = images.read_image(
-        image, channel=options["channel"], max_pixels=options["max_pixels"], dtype=np.float64
+        image,
+        channel=options["channel"],
+        max_pixels=options["max_pixels"],
+        dtype=np.float64,
+        limit_option="--max-pixels",
     )
     x, k = loaded.pixels, options["kernel"]
     if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:

@@ -136,7 +136,13 @@ def command(
     from ..gradcheck import gradcheck, random_pixels
 
     try:
-        x = images.load_image(image, channel=channel, max_pixels=max_pixels, dtype=np.float64)
+        x = images.load_image(
+            image,
+            channel=channel,
+            max_pixels=max_pixels,
+            dtype=np.float64,
+            limit_option="--max-pixels",
+        )
     except images.ImageError as exc:  # a CI gate reading --json still gets a verdict
         if as_json:
             report.emit_json({"passed": False, "error": str(exc)})
@@ -153,7 +159,19 @@ def command(
                 f"pixel {i},{j} is outside the {x.shape[0]} x {x.shape[1]} image", param_hint="--at"
             )
     pixels = None if check_all else (at or random_pixels(x.shape, n_pixels, seed))
-    result = gradcheck(x, k, loss, pixels=pixels, eps=eps, rtol=rtol, atol=atol)
+    try:
+        with np.errstate(all="ignore"):
+            result = gradcheck(x, k, loss, pixels=pixels, eps=eps, rtol=rtol, atol=atol)
+        finite = all(
+            np.isfinite(g.analytic).all() and np.isfinite(g.numeric).all() for g in result.groups
+        )
+    except ValueError:  # dL/dY itself overflowed
+        finite = False
+    if not finite:
+        message = f"{image}: values too large: L or its gradients overflow float64"
+        if as_json:
+            report.emit_json({"passed": False, "error": message})
+        raise click.ClickException(message)
     if as_json:
         report.emit_json(result.to_dict())
     if not quiet:

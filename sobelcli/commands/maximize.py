@@ -157,10 +157,11 @@ def command(
         )
     factor = scale or max(1, math.ceil(256 / x0.shape[1]))
     if fmt != "npy" and x0.size * factor * factor > MAX_PIXELS:
+        hint = "use a smaller --scale" if factor > 1 else "write .npy (-o OUT.npy) instead"
         raise click.BadParameter(
-            f"{x0.shape[0]} x {x0.shape[1]} enlarged {factor} times is over {MAX_PIXELS:,} "
-            "pixels; use a smaller --scale",
-            param_hint="--scale",
+            f"a PNG of {x0.shape[0]} x {x0.shape[1]} enlarged {factor} times is over "
+            f"{MAX_PIXELS:,} pixels; {hint}",
+            param_hint="--scale" if scale else "-o",
         )
     history: list[float] = []
     x = x0
@@ -227,11 +228,14 @@ def _tell(summary: dict[str, Any], quiet: bool) -> None:
             quiet,
         )
     if "sigma_max_squared" in summary:
-        exact = summary["sigma_max_squared"]
-        gap = abs(summary["final_loss"] - exact) / exact
+        exact, final = summary["sigma_max_squared"], summary["image_loss"]
+        where = ""
+        if final is not None and exact > 0:
+            gap = abs(final - exact) / exact
+            verdict = "converged" if gap < 1e-6 else "not converged yet: more --steps"
+            where = f"; L of the image is within {gap:.1e} of it ({verdict})"
         report.info(
-            f"sigma_max^2 of the convolution (exact, SVD) = {report.fmt(exact, 10)}; "
-            f"L is within {gap:.1e} of it",
+            f"sigma_max^2 of the convolution (exact, SVD) = {report.fmt(exact, 10)}{where}",
             quiet,
         )
     written = [summary["output"], summary.get("losses"), summary.get("plot")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,12 @@ def command(
     from ._options import check_outputs
 
     paths = {"--show-input": show_input, "--filters": filters}
-    check_outputs({k: str(v) if v else None for k, v in paths.items()}, [str(model_path), *images])
+    check_outputs(
+        {k: str(v) if v else None for k, v in paths.items()},
+        [str(model_path), *images],
+        suffixes={"--show-input": ".png", "--filters": ".png"},
+        stdout=(),
+    )
     try:
         model, _meta = load_model(model_path)
     except ModelFileError as exc:
@@ -137,6 +143,8 @@ def command(
         except ValueError as exc:  # ImageError is a ValueError too
             message = str(exc) if path in str(exc) else f"{path}: {exc}"
             click.echo(f"error: {message}", err=True)
+            if as_json:  # the JSON lines account for every IMAGE
+                click.echo(f'{{"file": {json.dumps(path)}, "error": {json.dumps(message)}}}')
             failed += 1
             continue
         inputs.append(digit)
@@ -162,8 +170,6 @@ def command(
     probs = model.predict_proba(np.stack(inputs)[..., None])
     labels = probs.argmax(axis=1)
     if as_json:
-        import json
-
         for path, p, label, note in zip(images, probs, labels, notes, strict=True):
             click.echo(
                 json.dumps(

@@ -118,9 +118,13 @@ def command(
     On stderr: the model summary, a progress bar per epoch (on a terminal), the
     validation metrics after each epoch and the test metrics at the end.
     """  # noqa: D301
-    if output is not None and not str(output).lower().endswith(".npz"):
-        raise click.BadParameter(f"{output!r}: a model is saved as .npz", param_hint="-o")
-    check_outputs({"-o": _str(output), "--filters": _str(filters)}, [])
+    data_files = [str(p) for p in Path(data).glob("*-ubyte*")] if data is not None else []
+    check_outputs(
+        {"-o": _str(output), "--filters": _str(filters)},
+        data_files,
+        suffixes={"-o": ".npz", "--filters": ".png"},
+        stdout=(),
+    )
 
     import numpy as np
 
@@ -190,7 +194,10 @@ def command(
                 f"Drew the first-layer kernels beside Sobel X and Y in {filters}", markup=False
             )
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot write: {exc}") from None
+        text = str(exc)
+        raise click.ClickException(
+            text if "cannot write" in text else f"cannot write: {text}"
+        ) from None
     if as_json:
         import json
 
