@@ -128,7 +128,7 @@ def command(
 ) -> None:
     """Write the edge map of IMAGE: E = sqrt((Gx*I)^2 + (Gy*I)^2) / max.
 
-    IMAGE is a PNG, JPEG, TIFF, BMP, GIF (first frame) or .npy file, or '-' for stdin.
+    IMAGE is a PNG, JPEG, TIFF, BMP, GIF (first frame), WebP or .npy file, or '-' for stdin.
     Colour images become grey by luminance (0.2125 R + 0.7154 G + 0.0721 B) unless --channel
     is given; 8- and 16-bit values are scaled to [0, 1].
 

@@ -124,7 +124,7 @@ def command(
     (below atol / rtol, atol is the measure). The table shows the checks closest to their
     tolerance first. Every kernel
     element is always checked. Work is in float64. Exit status 0 when every check passes,
-    1 when any fails, so that CI can use it.
+    1 when any fails, so that CI can use it; --quiet keeps only that one verdict line.
     """
     if check_all and at:
         raise click.UsageError("--all and --at cannot be used together")
