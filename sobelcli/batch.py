@@ -57,10 +57,39 @@ __all__ = [
     "output_for",
     "plan",
     "run_command",
+    "run_single",
+    "skipped_single",
 ]
 
 #: Output extension of each ``--format``.
 FORMAT_SUFFIXES = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
+
+
+def skipped_single(image: str, target: str, as_json: bool, quiet: bool) -> bool:
+    """For a single IMAGE with --skip-existing: report and return True when ``target`` exists."""
+    if target in ("", "-") or not os.path.lexists(target):
+        return False
+    from . import report
+
+    report.info(f"skipped: {image}: {target} exists", quiet)
+    if as_json:
+        report.emit_json(Result(image, target, "skipped").record())
+    return True
+
+
+def run_single(work: Work, task: Task, as_json: bool) -> dict[str, Any]:
+    """Run one IMAGE's work in this process; on failure print its JSON error line, then raise.
+
+    So ``--json`` accounts for a single IMAGE as it does for each input of a batch.
+    """
+    try:
+        return work(task)
+    except ValueError as exc:  # ImageError too; the command's error boundary reports it
+        if as_json:
+            from . import report
+
+            report.emit_json(Result(task.source, task.output, "error", str(exc)).record())
+        raise
 
 
 def run_command(

@@ -6,6 +6,7 @@ keeps them equal to the core's own lists.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -77,7 +78,7 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-batch_options = _compose(
+_batch_flags = _compose(
     click.option(
         "-r",
         "--recursive",
@@ -119,6 +120,28 @@ batch_options = _compose(
         "floats) or tiff (float32)  [default: png]",
     ),
 )
+
+
+def batch_options(func: F) -> F:
+    """The batch options, handed to the command as one ``batch`` dict.
+
+    ``batch`` holds ``recursive``, ``jobs``, ``fail_fast`` and ``existing`` (the policy from
+    --overwrite / --skip-existing), ready for ``batch.run_command(..., **batch)``; --format
+    stays a parameter of its own (``fmt_name``), as a single IMAGE uses it too.
+    """
+
+    @functools.wraps(func)
+    def packed(*args: Any, **kwargs: Any) -> Any:
+        existing = existing_policy(kwargs.pop("overwrite"), kwargs.pop("skip_existing"))
+        kwargs["batch"] = {
+            "recursive": kwargs.pop("recursive"),
+            "jobs": kwargs.pop("jobs"),
+            "fail_fast": kwargs.pop("fail_fast"),
+            "existing": existing,
+        }
+        return func(*args, **kwargs)
+
+    return _batch_flags(packed)  # type: ignore[return-value]
 
 
 def existing_policy(overwrite: bool, skip_existing: bool) -> str:
@@ -171,6 +194,14 @@ loss_option = click.option(
     show_default=True,
     help="L of Y = K * X: sumsq = sum y^2 (the lab's), logcosh = sum log cosh y, "
     "softplus = sum log(1 + e^y), sum = sum y.",
+)
+
+bits_option = click.option(
+    "--bits",
+    type=click.Choice(["8", "16"]),
+    default="8",
+    show_default=True,
+    help="Bit depth of a PNG output.",
 )
 
 quiet_option = click.option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,9 +14,9 @@ from ._options import (
     PAD_MODES,
     FiniteFloatRange,
     batch_options,
+    bits_option,
     check_output,
     default_output,
-    existing_policy,
     format_of,
     image_options,
     json_option,
@@ -87,13 +86,7 @@ Examples:
     metavar="T",
     help="Write a binary map: 1 where the normalised value is >= T (0 <= T <= 1).",
 )
-@click.option(
-    "--bits",
-    type=click.Choice(["8", "16"]),
-    default="8",
-    show_default=True,
-    help="Bit depth of a PNG output.",
-)
+@bits_option
 @click.option(
     "--compress",
     type=click.IntRange(0, 9),
@@ -115,11 +108,7 @@ def command(
     threshold: float | None,
     bits: str,
     compress: int,
-    recursive: bool,
-    jobs: int | None,
-    fail_fast: bool,
-    overwrite: bool,
-    skip_existing: bool,
+    batch: dict[str, Any],
     fmt_name: str | None,
     channel: int | None,
     max_pixels: int,
@@ -152,27 +141,24 @@ def command(
         "channel": channel,
         "max_pixels": max_pixels,
     }
-    existing = existing_policy(overwrite, skip_existing)
-    from .. import batch
+    from .. import batch as batches
 
-    if batch.is_batch(images, output):
-        batch.run_command(
+    if batches.is_batch(images, output):
+        fmt = fmt_name or "png"
+        batches.run_command(
             "edges",
             images,
             edge_file,
             options,
             output=output,
             suffix="_edges",
-            fmt=fmt_name or "png",
-            recursive=recursive,
-            jobs=jobs,
-            fail_fast=fail_fast,
-            existing=existing,
+            fmt=fmt,
             as_json=as_json,
             quiet=quiet,
+            **batch,
         )
         return
-    _single(images[0], output, fmt_name, options, existing == "skip", as_json, quiet)
+    _single(images[0], output, fmt_name, options, batch["existing"] == "skip", as_json, quiet)
 
 
 def _single(
@@ -185,28 +171,18 @@ def _single(
     quiet: bool,
 ) -> None:
     """One IMAGE to one output file, as sobelcli has always done."""
-    from ..batch import FORMAT_SUFFIXES
+    from .. import report
+    from ..batch import FORMAT_SUFFIXES, Result, Task, run_single, skipped_single
 
     target = output or default_output(image, "_edges", FORMAT_SUFFIXES[fmt_name or "png"])
     if as_json and target == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
     format_of(target, fmt_name)
     check_output(target, [image])
-    from .. import report
-    from ..batch import Result, Task
-
-    if skip and target != "-" and os.path.lexists(target):
-        report.info(f"skipped: {image}: {target} exists", quiet)
-        if as_json:
-            report.emit_json(Result(image, target, "skipped").record())
+    if skip and skipped_single(image, target, as_json, quiet):
         return
     start = time.perf_counter()
-    try:
-        info = edge_file(Task(image, target, options))
-    except ValueError as exc:  # ImageError too: the JSON line says it, then the usual error
-        if as_json:
-            report.emit_json(Result(image, target, "error", str(exc)).record())
-        raise
+    info = run_single(edge_file, Task(image, target, options), as_json)
     for note in info["notes"]:
         report.info(f"{image}: {note}", quiet)
     for text in info["warnings"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,9 +9,9 @@ import click
 
 from ._options import (
     batch_options,
+    bits_option,
     check_output,
     default_output,
-    existing_policy,
     format_of,
     image_options,
     json_option,
@@ -58,13 +57,7 @@ Examples:
     help="input: dL/dX, the full convolution of dL/dY with K (the lab's eq. 6); "
     "kernel: dL/dK, the valid correlation of X with dL/dY (eq. 5).",
 )
-@click.option(
-    "--bits",
-    type=click.Choice(["8", "16"]),
-    default="8",
-    show_default=True,
-    help="Bit depth of a PNG output.",
-)
+@bits_option
 @batch_options
 @image_options
 @json_option
@@ -76,11 +69,7 @@ def command(
     loss: str,
     wrt: str,
     bits: str,
-    recursive: bool,
-    jobs: int | None,
-    fail_fast: bool,
-    overwrite: bool,
-    skip_existing: bool,
+    batch: dict[str, Any],
     fmt_name: str | None,
     channel: int | None,
     max_pixels: int,
@@ -106,31 +95,27 @@ def command(
         "channel": channel,
         "max_pixels": max_pixels,
     }
-    existing = existing_policy(overwrite, skip_existing)
-    from .. import batch
+    from .. import batch as batches
 
-    if batch.is_batch(images, output):
+    if batches.is_batch(images, output):
         if wrt != "input":
             raise click.UsageError("--wrt kernel takes a single IMAGE, not a batch")
-        batch.run_command(
+        fmt = fmt_name or "png"
+        batches.run_command(
             "grad-input",
             images,
             grad_file,
             options,
             output=output,
             suffix="_grad",
-            fmt=fmt_name or "png",
-            recursive=recursive,
-            jobs=jobs,
-            fail_fast=fail_fast,
-            existing=existing,
+            fmt=fmt,
             as_json=as_json,
             quiet=quiet,
+            **batch,
         )
         return
     target = _single_target(images[0], output, wrt, fmt_name, as_json)
-    if existing == "skip" and target not in ("", "-") and os.path.lexists(target):
-        _skipped(images[0], target, as_json, quiet)
+    if batch["existing"] == "skip" and batches.skipped_single(images[0], target, as_json, quiet):
         return
     _single(images[0], target, wrt, options, as_json, quiet)
 
@@ -160,31 +145,15 @@ def _target(image: str, output: str | None, wrt: str, fmt_name: str | None) -> s
     return target
 
 
-def _skipped(image: str, target: str, as_json: bool, quiet: bool) -> None:
-    from .. import report
-    from ..batch import Result
-
-    report.info(f"skipped: {image}: {target} exists", quiet)
-    if as_json:
-        report.emit_json(Result(image, target, "skipped").record())
-
-
 def _single(
     image: str, target: str, wrt: str, options: dict[str, Any], as_json: bool, quiet: bool
 ) -> None:
     """One IMAGE: dL/dX to an image file, or dL/dK as a table (and .npy or .json)."""
     from .. import report
-    from ..batch import Task
+    from ..batch import Task, run_single
 
     if wrt == "input":
-        try:
-            info = grad_file(Task(image, target, options))
-        except ValueError as exc:  # ImageError too: the JSON line says it, then the error
-            if as_json:
-                from ..batch import Result
-
-                report.emit_json(Result(image, target, "error", str(exc)).record())
-            raise
+        info = run_single(grad_file, Task(image, target, options), as_json)
         for note in info["notes"]:
             report.info(f"{image}: {note}", quiet)
         summary = {
