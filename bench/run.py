@@ -41,8 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the work tree's sobelcli, even without an editable install
 
 import sobelcli  # noqa: E402
-from sobelcli import _engine, conv, edges  # noqa: E402
-from sobelcli.kernels import SMOOTH, SOBEL_X, SOBEL_Y  # noqa: E402
+from sobelcli import engine as _engine  # noqa: E402
+from sobelcli.core import correlate as conv  # noqa: E402
+from sobelcli.core import edges  # noqa: E402
+from sobelcli.core.kernels import SMOOTH, SOBEL_X, SOBEL_Y  # noqa: E402
 
 Case = Callable[[], Any]
 
@@ -404,8 +406,8 @@ def bench_grads(s: Settings) -> Section:
 
 def bench_lab(s: Settings) -> Section:
     """gradcheck (every pixel) and maximize: absolute times."""
-    from sobelcli.gradcheck import gradcheck
-    from sobelcli.maximize import ascend, random_start
+    from sobelcli.core.gradcheck import gradcheck
+    from sobelcli.core.maximize import ascend, random_start
 
     n = s.gradcheck_size
     sec = Section("The lab's checks (absolute times)")

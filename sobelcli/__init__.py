@@ -10,29 +10,29 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from sobelcli._version import __version__
 
 #: public name -> module that defines it
 _API = {
-    "correlate2d": "conv",
-    "convolve2d_full": "conv",
-    "grad_input": "conv",
-    "grad_kernel": "conv",
-    "SOBEL_X": "kernels",
-    "SOBEL_Y": "kernels",
-    "SCHARR_X": "kernels",
-    "SCHARR_Y": "kernels",
-    "PREWITT_X": "kernels",
-    "PREWITT_Y": "kernels",
-    "KERNELS": "kernels",
-    "parse_kernel": "kernels",
-    "edge_magnitude": "edges",
-    "edge_gradients": "edges",
-    "edge_map": "edges",
-    "LOSSES": "losses",
-    "gradcheck": "gradcheck",
-    "ascend": "maximize",
-    "top_singular_value": "maximize",
+    "correlate2d": "core.correlate",
+    "convolve2d_full": "core.correlate",
+    "grad_input": "core.correlate",
+    "grad_kernel": "core.correlate",
+    "SOBEL_X": "core.kernels",
+    "SOBEL_Y": "core.kernels",
+    "SCHARR_X": "core.kernels",
+    "SCHARR_Y": "core.kernels",
+    "PREWITT_X": "core.kernels",
+    "PREWITT_Y": "core.kernels",
+    "KERNELS": "core.kernels",
+    "parse_kernel": "core.kernels",
+    "edge_magnitude": "core.edges",
+    "edge_gradients": "core.edges",
+    "edge_map": "core.edges",
+    "LOSSES": "core.losses",
+    "gradcheck": "core.gradcheck",
+    "ascend": "core.maximize",
+    "top_singular_value": "core.maximize",
 }
 
 __all__ = ["__version__", *_API]
@@ -52,10 +52,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .conv import convolve2d_full, correlate2d, grad_input, grad_kernel
-    from .edges import edge_gradients, edge_magnitude, edge_map
-    from .gradcheck import gradcheck
-    from .kernels import (
+    from sobelcli.core.correlate import convolve2d_full, correlate2d, grad_input, grad_kernel
+    from sobelcli.core.edges import edge_gradients, edge_magnitude, edge_map
+    from sobelcli.core.gradcheck import gradcheck
+    from sobelcli.core.kernels import (
         KERNELS,
         PREWITT_X,
         PREWITT_Y,
@@ -65,5 +65,5 @@ if TYPE_CHECKING:  # pragma: no cover
         SOBEL_Y,
         parse_kernel,
     )
-    from .losses import LOSSES
-    from .maximize import ascend, top_singular_value
+    from sobelcli.core.losses import LOSSES
+    from sobelcli.core.maximize import ascend, top_singular_value

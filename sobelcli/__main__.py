@@ -1,6 +1,6 @@
 """``python -m sobelcli``."""
 
-from .cli import main
+from sobelcli.cli.main import main
 
 if __name__ == "__main__":
     main()

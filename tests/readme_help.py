@@ -17,7 +17,7 @@ BLOCK = re.compile(r"(<!-- help: (?P<cmd>[\w-]+) -->\n```text\n)(?P<body>.*?)^``
 def real_help(command: str) -> str:
     from click.testing import CliRunner
 
-    from sobelcli.cli import cli
+    from sobelcli.cli.main import cli
 
     args = [command, "--help"] if command != "sobelcli" else ["--help"]
     result = CliRunner().invoke(cli, args, terminal_width=100, prog_name="sobelcli")

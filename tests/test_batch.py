@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sobelcli import batch
-from sobelcli.cli import cli
-from sobelcli.images import ImageError
+from sobelcli.cli import batch
+from sobelcli.cli.main import cli
+from sobelcli.io.images import ImageError
 
 
 def run(*args: str, input: bytes | None = None):

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import signal
 
-from sobelcli.cli import cli
+from sobelcli.cli.main import cli
 
 from .conftest import GOLDEN, SAMPLES
 

@@ -1,4 +1,4 @@
-"""sobelcli.conv against scipy.signal: the forward and both adjoints, every method and dtype."""
+"""sobelcli.core.correlate against scipy.signal: the forward and both adjoints, every method and dtype."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import signal
 
-from sobelcli import conv
-from sobelcli.conv import convolve2d_full, correlate2d, grad_input, grad_kernel
+from sobelcli.core import correlate as conv
+from sobelcli.core.correlate import convolve2d_full, correlate2d, grad_input, grad_kernel
 
 FINITE = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
 

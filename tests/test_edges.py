@@ -1,4 +1,4 @@
-"""sobelcli.edges against scipy: magnitude (the lab's eq. 2), signed maps, angle, pad modes."""
+"""sobelcli.core.edges against scipy: magnitude (the lab's eq. 2), signed maps, angle, pad modes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage, signal
 
-from sobelcli import kernels
-from sobelcli.edges import edge_gradients, edge_magnitude, edge_map
+from sobelcli.core import kernels
+from sobelcli.core.edges import edge_gradients, edge_magnitude, edge_map
 
 PAIRS = {
     "sobel": (kernels.SOBEL_X, kernels.SOBEL_Y),

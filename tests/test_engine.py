@@ -1,4 +1,4 @@
-"""sobelcli._engine against independent oracles (scipy.signal, scipy.ndimage).
+"""sobelcli.engine against independent oracles (scipy.signal, scipy.ndimage).
 
 Every path runs in several strip/thread configurations: one strip on one thread, many
 strips (ragged last strip) on one thread, and many strips over 2 and 3 threads, forced on
@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage, signal
 
-from sobelcli import _engine, _strips, conv
-from sobelcli.kernels import SMOOTH, SOBEL_X, SOBEL_Y
+from sobelcli import engine as _engine
+from sobelcli.engine import strips as _strips
+from sobelcli.core import correlate as conv
+from sobelcli.core.kernels import SMOOTH, SOBEL_X, SOBEL_Y
 
 VALUES = st.floats(-8, 8, allow_nan=False, allow_infinity=False, width=32)
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from sobelcli.cli import cli
-from sobelcli.images import ImageError, read_image
+from sobelcli.cli.main import cli
+from sobelcli.io.images import ImageError, read_image
 
 MAX_PIXELS = 1_000_000
 

@@ -1,4 +1,4 @@
-"""sobelcli.gradcheck: passes on true gradients, fails on wrong ones, agrees with brute force."""
+"""sobelcli.core.gradcheck: passes on true gradients, fails on wrong ones, agrees with brute force."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from sobelcli import kernels
-from sobelcli.gradcheck import gradcheck, numeric_input_grad, numeric_kernel_grad, random_pixels
+from sobelcli.core import kernels
+from sobelcli.core.gradcheck import gradcheck, numeric_input_grad, numeric_kernel_grad, random_pixels
 
 
 def brute_force_input_grad(x: np.ndarray, k: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""sobelcli.images: formats, colour to grey, bit depth, atomic writes and clear errors."""
+"""sobelcli.io.images: formats, colour to grey, bit depth, atomic writes and clear errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sobelcli import images
-from sobelcli.images import ImageError, load_image, read_image, save_image
+from sobelcli.io import images
+from sobelcli.io.images import ImageError, load_image, read_image, save_image
 
 
 @pytest.mark.parametrize("ext", [".png", ".bmp", ".tif", ".gif"])

@@ -1,12 +1,12 @@
-"""sobelcli.kernels: the named kernels are the lab's, and user kernels parse or fail clearly."""
+"""sobelcli.core.kernels: the named kernels are the lab's, and user kernels parse or fail clearly."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sobelcli import kernels
-from sobelcli.commands import _options
+from sobelcli.core import kernels
+from sobelcli.cli import options as _options
 
 
 def test_sobel_x_is_the_labs_gx_and_y_its_transpose() -> None:
@@ -58,7 +58,9 @@ def test_unknown_name_lists_the_known_ones() -> None:
 
 def test_cli_name_lists_match_the_core() -> None:
     """The click-only lists in commands/_options.py must not drift from the core's."""
-    from sobelcli import edges, images, losses
+    from sobelcli.core import edges
+    from sobelcli.io import images
+    from sobelcli.core import losses
 
     assert set(_options.KERNEL_NAMES) == set(kernels.KERNELS)
     assert set(_options.OPERATORS) == set(kernels.OPERATORS)

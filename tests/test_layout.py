@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sobelcli.cli import COMMANDS, cli
+from sobelcli.cli.main import COMMANDS, cli
 
 from . import readme_help
 
@@ -67,7 +67,7 @@ def test_nothing_imports_the_cli() -> None:
 
 def test_help_imports_no_numpy_imageio_or_skimage() -> None:
     code = (
-        "import sys\nfrom sobelcli.cli import main\n"
+        "import sys\nfrom sobelcli.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('numpy', 'imageio', 'skimage', 'scipy', 'rich')\n"
         "         if m in sys.modules]\n"

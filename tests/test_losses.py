@@ -1,4 +1,4 @@
-"""sobelcli.losses: each dL/dY against central differences of its own value."""
+"""sobelcli.core.losses: each dL/dY against central differences of its own value."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sobelcli.losses import LOSSES, get_loss
+from sobelcli.core.losses import LOSSES, get_loss
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

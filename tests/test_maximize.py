@@ -1,4 +1,4 @@
-"""sobelcli.maximize: the lab's ascent, its constraints, and the SVD oracle."""
+"""sobelcli.core.maximize: the lab's ascent, its constraints, and the SVD oracle."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from sobelcli import kernels
-from sobelcli.maximize import ascend, convolution_matrix, random_start, top_singular_value
+from sobelcli.core import kernels
+from sobelcli.core.maximize import ascend, convolution_matrix, random_start, top_singular_value
 
 
 def test_lab_ascent_matches_a_plain_scipy_loop() -> None:

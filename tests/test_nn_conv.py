@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import convolve2d, correlate2d
 
-from sobelcli import conv as conv2d_lab
+from sobelcli.core import correlate as conv2d_lab
 from sobelcli.nn import (
     col2im,
     conv2d_backward,

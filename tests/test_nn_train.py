@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sobelcli.commands.predict import command as predict
-from sobelcli.commands.train import command as train
+from sobelcli.cli.commands.predict import command as predict
+from sobelcli.cli.commands.train import command as train
 from sobelcli.nn import evaluate, fit, lab_cnn, load_mnist, load_model, split_validation
 
 SLICE = Path(__file__).parent / "data" / "mnist-small"

@@ -1,4 +1,4 @@
-"""sobelcli._png: what it writes, Pillow (an independent decoder) reads back exactly."""
+"""sobelcli.io.png: what it writes, Pillow (an independent decoder) reads back exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from sobelcli._png import encode_png
+from sobelcli.io.png import encode_png
 
 
 def decode(data: bytes) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sobelcli.cli import cli
-from sobelcli.gradcheck import Checks
+from sobelcli.cli.main import cli
+from sobelcli.core.gradcheck import Checks
 
 from .conftest import SAMPLES
 

@@ -13,14 +13,14 @@ matmuls (BLAS) per layer, with no Python loop over samples or pixels.
 
 from __future__ import annotations
 
-from .activations import log_softmax, relu, relu_backward, softmax, softmax_cross_entropy
-from .conv import col2im, conv2d_backward, conv2d_forward, im2col
-from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D
-from .mnist import DataError, MnistData, load_mnist, read_idx
-from .model import ModelFileError, Sequential, lab_cnn, load_model, save_model
-from .optim import RMSprop
-from .pool import maxpool2d_backward, maxpool2d_forward
-from .train import evaluate, fit, split_validation
+from sobelcli.nn.activations import log_softmax, relu, relu_backward, softmax, softmax_cross_entropy
+from sobelcli.nn.im2col import col2im, conv2d_backward, conv2d_forward, im2col
+from sobelcli.nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D
+from sobelcli.nn.mnist import DataError, MnistData, load_mnist, read_idx
+from sobelcli.nn.model import ModelFileError, Sequential, lab_cnn, load_model, save_model
+from sobelcli.nn.optim import RMSprop
+from sobelcli.nn.pool import maxpool2d_backward, maxpool2d_forward
+from sobelcli.nn.train import evaluate, fit, split_validation
 
 __all__ = [
     "Conv2D",

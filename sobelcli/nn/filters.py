@@ -44,7 +44,7 @@ def filter_grid(kernels: NDArray[np.floating], cols: int = 8, cell: int = 48) ->
     -------
     ndarray of uint8, shape (height, width)
     """
-    from ..kernels import SOBEL_X, SOBEL_Y
+    from sobelcli.core.kernels import SOBEL_X, SOBEL_Y
 
     k = np.asarray(kernels)
     if k.ndim == 4:
@@ -73,6 +73,6 @@ def filter_grid(kernels: NDArray[np.floating], cols: int = 8, cell: int = 48) ->
 
 def save_filter_grid(path: str | Path, kernels: NDArray[np.floating]) -> None:
     """Write :func:`filter_grid` of ``kernels`` to ``path`` as a PNG, atomically."""
-    from ..images import atomic_write, encode_png
+    from sobelcli.io.images import atomic_write, encode_png
 
     atomic_write(path, encode_png(filter_grid(kernels)))

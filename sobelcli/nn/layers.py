@@ -14,9 +14,9 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .activations import relu, relu_backward
-from .conv import ConvCache, conv2d_backward, conv2d_forward
-from .pool import PoolCache, maxpool2d_backward, maxpool2d_forward
+from sobelcli.nn.activations import relu, relu_backward
+from sobelcli.nn.im2col import ConvCache, conv2d_backward, conv2d_forward
+from sobelcli.nn.pool import PoolCache, maxpool2d_backward, maxpool2d_forward
 
 __all__ = ["Conv2D", "Dense", "Flatten", "Layer", "MaxPool2D", "glorot_uniform"]
 
@@ -112,7 +112,7 @@ class Conv2D(Layer):
         return y
 
     def backward(self, dy: Array) -> Array | None:
-        """ReLU mask, then :func:`~sobelcli.nn.conv.conv2d_backward`."""
+        """ReLU mask, then :func:`~sobelcli.nn.im2col.conv2d_backward`."""
         if self._cache is None or self._out is None:
             raise RuntimeError(f"{self.name}: backward before a training forward")
         if self.activation == "relu" and not self.relu_in_pool:

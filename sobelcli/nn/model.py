@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .activations import softmax
-from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D
+from sobelcli.nn.activations import softmax
+from sobelcli.nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D
 
 __all__ = ["FORMAT", "ModelFileError", "Sequential", "lab_cnn", "load_model", "save_model"]
 
@@ -154,7 +154,7 @@ def save_model(path: str | Path, model: Sequential, meta: dict[str, Any] | None 
     arrays: dict[str, Any] = {
         k: np.asarray(v, dtype=np.float32) for k, v in model.named_params().items()
     }
-    from ..images import atomic_write
+    from sobelcli.io.images import atomic_write
 
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(info)), **arrays)

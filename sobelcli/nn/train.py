@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._runtime import keep_freed_memory, set_local_threads
-from .activations import softmax_cross_entropy
-from .model import Sequential
-from .optim import RMSprop
+from sobelcli.nn._runtime import keep_freed_memory, set_local_threads
+from sobelcli.nn.activations import softmax_cross_entropy
+from sobelcli.nn.model import Sequential
+from sobelcli.nn.optim import RMSprop
 
 __all__ = ["BatchCallback", "default_workers", "evaluate", "fit", "split_validation", "to_input"]
 

@@ -1,0 +1,120 @@
+"""A batch's report: each result as it comes, a progress bar, and the summary at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sobelcli.cli import report
+from sobelcli.cli.batch.pool import Runner
+from sobelcli.cli.batch.types import Result, Task, Work
+
+
+@dataclass
+class Tally:
+    """Counts of a batch, for its summary."""
+
+    total: int = 0
+    ok: int = 0
+    error: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stopped: str = "stopped at the first failure"
+
+    @property
+    def not_done(self) -> int:
+        """Inputs neither finished nor decided: cancelled by --fail-fast or an interrupt."""
+        return self.total - self.ok - self.error - self.skipped
+
+    def summary(self) -> dict[str, Any]:
+        """The final JSON line."""
+        return {
+            "summary": True,
+            "ok": self.ok,
+            "error": self.error,
+            "skipped": self.skipped,
+            "cancelled": self.not_done,
+            "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def execute(
+    name: str,
+    tasks: Sequence[Task],
+    decided: Sequence[Result],
+    work: Work,
+    *,
+    jobs: int,
+    fail_fast: bool,
+    as_json: bool,
+    quiet: bool,
+) -> Tally:
+    """Run a planned batch and report it; the summary is printed even when interrupted."""
+    tally = Tally(total=len(tasks) + len(decided))
+    start = time.perf_counter()
+    try:
+        for result in decided:
+            _report(result, tally, as_json, quiet)
+        if fail_fast and tally.error:
+            return tally
+        with Runner(work, jobs) as runner:
+            runner.start(tasks)
+            with report.progress(name, len(tasks), quiet) as bar:
+                task_id = bar.task_ids[0]
+                for result in runner.results(fail_fast):
+                    _report(result, tally, as_json, quiet)
+                    done = bar.tasks[0].completed + 1
+                    rate = done / max(time.perf_counter() - start, 1e-9)
+                    bar.update(task_id, completed=done, extra=f"{rate:.1f}/s")
+    except BaseException as exc:
+        tally.interrupted = not isinstance(exc, Exception)
+        tally.stopped = _stopped_by(exc)
+        raise
+    finally:
+        tally.seconds = time.perf_counter() - start
+        _finish(name, tally, as_json, quiet)
+    return tally
+
+
+def _stopped_by(exc: BaseException) -> str:
+    if not isinstance(exc, Exception):
+        return "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        return "stopped as stdout was closed"
+    return f"stopped by {type(exc).__name__}"
+
+
+def _report(result: Result, tally: Tally, as_json: bool, quiet: bool) -> None:
+    if result.status == "ok":
+        tally.ok += 1
+        for note in result.notes:
+            report.info(f"{result.input}: {note}", quiet)
+        for text in result.warnings:
+            report.warn(f"{result.input}: {text}")
+    elif result.status == "skipped":
+        tally.skipped += 1
+        report.info(f"skipped: {result.input}: {result.output} exists", quiet)
+    else:
+        tally.error += 1
+        report.console().print(f"error: {result.error}", markup=False, style="red")
+    if as_json:
+        report.emit_json(result.record())
+
+
+def _finish(name: str, tally: Tally, as_json: bool, quiet: bool) -> None:
+    text = (
+        f"{name}: {tally.ok} written, {tally.error} failed, {tally.skipped} skipped "
+        f"in {tally.seconds:.1f} s"
+    )
+    if tally.not_done:
+        text += f"; {tally.stopped}, {tally.not_done} not done"
+    if tally.interrupted:
+        report.console().print(text, markup=False)
+    else:
+        report.info(text, quiet)
+    if as_json:
+        report.emit_json(tally.summary())

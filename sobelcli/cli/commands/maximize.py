@@ -1,0 +1,244 @@
+"""``sobelcli maximize``: gradient ascent on an image to maximise L = loss(K * X)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from sobelcli.cli.options import FiniteFloatRange, json_option, kernel_option, loss_option, quiet_option
+
+SVD_MAX_PIXELS = 1600  # exact sigma_max from a dense SVD up to 40 x 40 images
+MAX_PIXELS = 4096 * 4096  # of the ascent's image, and of the enlarged PNG
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
+    parts = value.lower().split("x")
+    if len(parts) in (1, 2) and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        h, w = int(parts[0]), int(parts[-1])
+        if h * w > MAX_PIXELS:
+            raise click.BadParameter(
+                f"{value!r} is {h * w:,} pixels; at most {MAX_PIXELS:,}", ctx=ctx, param=param
+            )
+        return h, w
+    raise click.BadParameter(
+        f"{value!r}: write H or HxW with positive integers, as in 9 or 16x32", ctx=ctx, param=param
+    )
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  sobelcli maximize -o pattern.png                 # the lab: 9 x 9, 250 steps, lr 0.01
+  sobelcli maximize -o p.png --losses losses.csv --plot curve.png
+  sobelcli maximize -o p.png --constraint unit-norm --steps 2000   # -> sigma_max^2
+  sobelcli maximize -o p.png --size 32x48 --kernel sobel-y --constraint box
+  sobelcli maximize -o p.npy --init photo.png --steps 20 --constraint box""",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="OUT",
+    help="The image: .png (min-max normalised, enlarged by --scale), .npy (raw) or '-'.",
+)
+@kernel_option
+@loss_option
+@click.option(
+    "--size",
+    default="9",
+    show_default=True,
+    callback=_size,
+    metavar="H[xW]",
+    help="Size of the random start image.",
+)
+@click.option(
+    "--init",
+    "init",
+    metavar="IMAGE",
+    default=None,
+    help="Start from this image (grey, [0, 1]) instead of uniform noise.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    default=250,
+    show_default=True,
+    help="Number of updates x += lr * dL/dx.",
+)
+@click.option(
+    "--lr",
+    type=FiniteFloatRange(min=0.0, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="Step size.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed of the uniform [0, 1) start (default: random).",
+)
+@click.option(
+    "--constraint",
+    type=click.Choice(["none", "unit-norm", "box"]),
+    default="none",
+    show_default=True,
+    help="After each step: none (the lab; grows geometrically), unit-norm (x /= ||x||: "
+    "power iteration, L -> sigma_max^2) or box (clip to [0, 1]).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Enlarge the PNG N times, nearest neighbour [default: to >= 256 px wide].",
+)
+@click.option(
+    "--losses",
+    "losses_csv",
+    metavar="FILE.csv",
+    default=None,
+    help="Write step,loss rows (loss before each update).",
+)
+@click.option(
+    "--plot",
+    "plot_png",
+    metavar="FILE.png",
+    default=None,
+    help="Draw the loss curve (log scale when it grows geometrically).",
+)
+@json_option
+@quiet_option
+def command(
+    output: str,
+    kernel: tuple[str, Any],
+    loss: str,
+    size: tuple[int, int],
+    init: str | None,
+    steps: int,
+    lr: float,
+    seed: int | None,
+    constraint: str,
+    scale: int | None,
+    losses_csv: str | None,
+    plot_png: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Find the image that a filter responds to most, by gradient ascent.
+
+    From a uniform random image (or --init), repeat X <- X + lr * dL/dX with
+    dL/dX = grad_input(dL/dY, K), as the lab does with K = Gx and L = sum y^2.
+    """
+    from sobelcli.cli.options import check_outputs, output_format_or_usage
+
+    fmt = output_format_or_usage(output)
+    if as_json and output == "-":
+        raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
+    for path, ext, opt in ((losses_csv, ".csv", "--losses"), (plot_png, ".png", "--plot")):
+        if path and not path.lower().endswith(ext):
+            raise click.BadParameter(f"{path!r} should end in {ext}", param_hint=opt)
+    check_outputs({"-o": output, "--losses": losses_csv, "--plot": plot_png}, [init or ""])
+    name, k = kernel
+
+    import numpy as np
+    from rich.progress import TaskID
+
+    from sobelcli.io import images
+    from sobelcli.cli import report
+    from sobelcli.core.maximize import ascend, random_start, top_singular_value
+
+    x0 = images.load_image(init, dtype=np.float64) if init else random_start(size, seed)
+    if k.shape[0] > x0.shape[0] or k.shape[1] > x0.shape[1]:
+        raise click.BadParameter(
+            f"the image {x0.shape} is smaller than the kernel {k.shape}",
+            param_hint="--init" if init else "--size",
+        )
+    factor = scale or max(1, math.ceil(256 / x0.shape[1]))
+    if fmt != "npy" and x0.size * factor * factor > MAX_PIXELS:
+        hint = "use a smaller --scale" if factor > 1 else "write .npy (-o OUT.npy) instead"
+        raise click.BadParameter(
+            f"a PNG of {x0.shape[0]} x {x0.shape[1]} enlarged {factor} times is over "
+            f"{MAX_PIXELS:,} pixels; {hint}",
+            param_hint="--scale" if scale else "-o",
+        )
+    history: list[float] = []
+    x = x0
+    with report.progress("ascent", steps, quiet) as bar:
+        for step in ascend(x0, k, loss, steps=steps, lr=lr, constraint=constraint):  # type: ignore[arg-type]
+            history.append(step.loss)
+            x = step.image
+            bar.update(TaskID(0), advance=1, extra=f"L = {step.loss:.4g}")
+    summary: dict[str, Any] = {
+        "output": output,
+        "steps": steps,
+        "lr": lr,
+        "kernel": name,
+        "loss": loss,
+        "constraint": constraint,
+        "shape": list(x.shape),
+        "first_loss": history[0] if history else None,
+        "final_loss": history[-1] if history else None,
+        "image_loss": _loss_of(x, k, loss),
+        "losses": losses_csv,
+        "plot": plot_png,
+    }
+    if constraint == "unit-norm" and loss == "sumsq" and x.size <= SVD_MAX_PIXELS:
+        sigma = top_singular_value(x.shape, k)
+        summary["sigma_max_squared"] = sigma**2
+    if fmt == "npy":
+        images.atomic_write(output, images.encode(x, "npy"))
+    else:
+        span = float(x.max() - x.min())
+        shown = (x - x.min()) / (span if span > 0 else 1.0)
+        images.save_image(output, np.kron(shown, np.ones((factor, factor))))
+    if losses_csv:
+        rows = "".join(f"{i},{v!r}\n" for i, v in enumerate(history, start=1))
+        images.atomic_write(losses_csv, ("step,loss\n" + rows).encode())
+    if plot_png and history:
+        from sobelcli.cli.plot import loss_curve
+
+        curve = loss_curve(history, f"L = {loss}, K = {name}, lr = {lr:g}, constraint {constraint}")
+        images.atomic_write(plot_png, images.encode_png(curve))
+    if as_json:
+        report.emit_json(summary)
+    _tell(summary, quiet)
+
+
+def _loss_of(x: Any, k: Any, loss: str) -> float | None:
+    """L of the image written (the history holds L before each update)."""
+    import numpy as np
+
+    from sobelcli.core.correlate import correlate2d
+    from sobelcli.core.losses import get_loss
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = get_loss(loss).value(correlate2d(x, k))
+    return value if np.isfinite(value) else None
+
+
+def _tell(summary: dict[str, Any], quiet: bool) -> None:
+    from sobelcli.cli import report
+
+    if summary["final_loss"] is not None:
+        report.info(
+            f"L: {report.fmt(summary['first_loss'])} at step 1 -> "
+            f"{report.fmt(summary['final_loss'])} at step {summary['steps']}",
+            quiet,
+        )
+    if "sigma_max_squared" in summary:
+        exact, final = summary["sigma_max_squared"], summary["image_loss"]
+        where = ""
+        if final is not None and exact > 0:
+            gap = abs(final - exact) / exact
+            verdict = "converged" if gap < 1e-6 else "not converged yet: more --steps"
+            where = f"; L of the image is within {gap:.1e} of it ({verdict})"
+        report.info(
+            f"sigma_max^2 of the convolution (exact, SVD) = {report.fmt(exact, 10)}{where}",
+            quiet,
+        )
+    written = [summary["output"], summary.get("losses"), summary.get("plot")]
+    for path in (p for p in written if p and p != "-"):
+        report.info(f"wrote {path}", quiet)

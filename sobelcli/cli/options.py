@@ -1,0 +1,292 @@
+"""Options shared by several commands, defined once, and the small helpers they need.
+
+This module imports click alone: the names offered by --help are listed here, and a test
+keeps them equal to the core's own lists.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OPERATORS = ("sobel", "scharr", "prewitt")
+PAD_MODES = ("reflect", "mirror", "nearest", "constant", "wrap")
+OUTPUT_KINDS = ("magnitude", "x", "y", "angle")
+LOSS_NAMES = ("sumsq", "logcosh", "softplus", "sum")
+KERNEL_NAMES = (
+    "sobel-x",
+    "sobel-y",
+    "scharr-x",
+    "scharr-y",
+    "prewitt-x",
+    "prewitt-y",
+    "laplace",
+    "box3",
+    "identity",
+)
+DEFAULT_MAX_PIXELS = 250_000_000
+FORMATS = ("png", "npy", "tiff")
+
+
+def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+image_options = _compose(
+    click.option(
+        "--channel",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Use channel N of a colour image (0 = red) instead of its luminance.",
+    ),
+    click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_PIXELS,
+        show_default=True,
+        metavar="N",
+        help="Refuse, before decoding, images with more pixels than this.",
+    ),
+)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """Click's FloatRange, refusing also nan and inf, which its comparisons let through."""
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Convert and check the range; then refuse what is not a finite number."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number ({self._describe_range()})", param, ctx)
+        return number
+
+
+_batch_flags = _compose(
+    click.option(
+        "-r",
+        "--recursive",
+        is_flag=True,
+        help="Take the images in the subfolders of a FOLDER too (and let ** in a pattern descend).",
+    ),
+    click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Process a batch in N parallel processes (default: the number of cores; "
+        "1 works in this process).",
+    ),
+    click.option(
+        "--fail-fast",
+        is_flag=True,
+        help="Stop a batch at its first failed input; the rest are not started.",
+    ),
+    click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace outputs that exist. Without it a batch leaves them alone and counts "
+        "each as an error (exit 1); one IMAGE replaces its output as always.",
+    ),
+    click.option(
+        "--skip-existing",
+        is_flag=True,
+        help="Skip inputs whose output exists (status 'skipped', exit 0): resumes an "
+        "interrupted batch.",
+    ),
+    click.option(
+        "--format",
+        "fmt_name",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Format of the outputs a batch (or a missing -o) names: png, npy (raw "
+        "floats) or tiff (float32)  [default: png]",
+    ),
+)
+
+
+def batch_options(func: F) -> F:
+    """The batch options, handed to the command as one ``batch`` dict.
+
+    ``batch`` holds ``recursive``, ``jobs``, ``fail_fast`` and ``existing`` (the policy from
+    --overwrite / --skip-existing), ready for ``batch.run_command(..., **batch)``; --format
+    stays a parameter of its own (``fmt_name``), as a single IMAGE uses it too.
+    """
+
+    @functools.wraps(func)
+    def packed(*args: Any, **kwargs: Any) -> Any:
+        existing = existing_policy(kwargs.pop("overwrite"), kwargs.pop("skip_existing"))
+        kwargs["batch"] = {
+            "recursive": kwargs.pop("recursive"),
+            "jobs": kwargs.pop("jobs"),
+            "fail_fast": kwargs.pop("fail_fast"),
+            "existing": existing,
+        }
+        return func(*args, **kwargs)
+
+    return _batch_flags(packed)  # type: ignore[return-value]
+
+
+def existing_policy(overwrite: bool, skip_existing: bool) -> str:
+    """What to do with an output that exists: "error", "skip" or "overwrite"."""
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other; give one")
+    return "overwrite" if overwrite else "skip" if skip_existing else "error"
+
+
+def format_of(target: str, fmt_name: str | None) -> str:
+    """The format of a single output, which --format, if given, must agree with."""
+    fmt = output_format_or_usage(target)
+    if fmt_name is not None and fmt != fmt_name:
+        raise click.BadParameter(f"--format {fmt_name} does not match {target!r}", param_hint="-o")
+    return fmt
+
+
+def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, Any]:
+    from sobelcli.io.images import ImageError, load_kernel_file
+    from sobelcli.core.kernels import parse_kernel
+
+    try:
+        if value.lower().endswith(".npy"):
+            return value, load_kernel_file(value)
+        return value, parse_kernel(value)
+    except (ValueError, ImageError) as exc:
+        raise click.BadParameter(
+            f"{exc}. Give a name ({', '.join(KERNEL_NAMES)}), a FILE.npy, or rows such "
+            "as '1,0,-1;2,0,-2;1,0,-1'",
+            ctx=ctx,
+            param=param,
+        ) from None
+
+
+kernel_option = click.option(
+    "-k",
+    "--kernel",
+    default="sobel-x",
+    show_default=True,
+    callback=_kernel,
+    metavar="KERNEL",
+    help="The convolution's kernel: a name (" + ", ".join(KERNEL_NAMES) + "), a 2-D FILE.npy, "
+    "or rows split by ';' as in '1,0,-1;2,0,-2;1,0,-1'.",
+)
+
+loss_option = click.option(
+    "--loss",
+    type=click.Choice(LOSS_NAMES),
+    default="sumsq",
+    show_default=True,
+    help="L of Y = K * X: sumsq = sum y^2 (the lab's), logcosh = sum log cosh y, "
+    "softplus = sum log(1 + e^y), sum = sum y.",
+)
+
+bits_option = click.option(
+    "--bits",
+    type=click.Choice(["8", "16"]),
+    default="8",
+    show_default=True,
+    help="Bit depth of a PNG output.",
+)
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)
+
+
+def default_output(source: str, suffix: str, ext: str = ".png") -> str:
+    """The output next to an input, ``NAME{suffix}{ext}``; ``-`` (stdout) for stdin."""
+    if source == "-":
+        return "-"
+    p = Path(source)
+    return str(p.with_name(f"{p.stem}{suffix}{ext}"))
+
+
+def check_output(output: str, inputs: list[str], param: str = "-o") -> None:
+    """Refuse an output that is one of the inputs, or stdout when it is a terminal."""
+    if output == "-":
+        if sys.stdout.isatty():
+            raise click.UsageError(
+                "refusing to write an image to the terminal (stdout); redirect it "
+                "(> out.png), pipe it, or give -o FILE"
+            )
+        return
+    for src in inputs:
+        if (
+            src != "-"
+            and os.path.exists(src)
+            and os.path.exists(output)
+            and os.path.samefile(src, output)
+        ):
+            raise click.BadParameter(
+                f"{output!r} is the input {src!r}; it would be overwritten", param_hint=param
+            )
+
+
+def check_outputs(
+    outputs: dict[str, str | None],
+    inputs: list[str],
+    suffixes: dict[str, str] | None = None,
+    stdout: tuple[str, ...] = ("-o",),
+) -> None:
+    """Before any work: refuse outputs that are an input or one another, or cannot be written.
+
+    ``outputs`` maps an option (``-o``, ``--plot`` ...) to its path or None. Each is checked
+    like ``-o`` by :func:`check_output`, against the others, and for a writable folder, so a
+    run never ends by replacing its own input or result, nor after a late failure. An option
+    in ``suffixes`` must end with that suffix; only the options in ``stdout`` take ``-``.
+    """
+    from sobelcli.io.images import check_writable
+
+    for opt, path in outputs.items():
+        if path == "-" and opt not in stdout:
+            raise click.BadParameter(
+                "'-' (stdout) is not available here; name a file", param_hint=opt
+            )
+        wanted = (suffixes or {}).get(opt)
+        if path and path != "-" and wanted and not path.lower().endswith(wanted):
+            raise click.BadParameter(f"{path!r} should end in {wanted}", param_hint=opt)
+    given = {opt: path for opt, path in outputs.items() if path and path != "-"}
+    seen: dict[str, str] = {}
+    for opt, path in given.items():
+        check_output(path, [p for p in inputs if p], opt)
+        key = os.path.realpath(path)
+        if key in seen:
+            raise click.BadParameter(f"{path!r} is also the file of {seen[key]}", param_hint=opt)
+        seen[key] = opt
+        try:
+            check_writable(path)
+        except OSError as exc:
+            message = f"{path}: cannot write there ({exc})"
+            raise click.BadParameter(message, param_hint=opt) from None
+    for opt, stream in outputs.items():
+        if stream == "-":
+            check_output(stream, inputs, opt)
+
+
+def output_format_or_usage(output: str) -> str:
+    """The format of an output path, or a usage error naming the allowed extensions."""
+    from sobelcli.io.images import output_format
+
+    try:
+        return output_format(output)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o") from None

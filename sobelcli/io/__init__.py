@@ -1,0 +1,1 @@
+"""sobelcli/io."""
