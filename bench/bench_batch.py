@@ -30,7 +30,7 @@ def make_images(folder: Path, count: int) -> None:
     """Write ``count`` photo-like PNGs: smooth random fields with some noise, as edges see them."""
     import numpy as np
 
-    from sobelcli.io.images import encode_png
+    from sobelcli.io.png import encode_png
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH] / 64.0

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from sobelcli.cli import batch
 from sobelcli.cli.main import cli
-from sobelcli.io.images import ImageError
+from sobelcli.io import ImageError
 
 
 def run(*args: str, input: bytes | None = None):

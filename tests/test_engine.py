@@ -21,9 +21,9 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage, signal
 
 from sobelcli import engine as _engine
-from sobelcli.engine import strips as _strips
 from sobelcli.core import correlate as conv
 from sobelcli.core.kernels import SMOOTH, SOBEL_X, SOBEL_Y
+from sobelcli.engine import strips as _strips
 
 VALUES = st.floats(-8, 8, allow_nan=False, allow_infinity=False, width=32)
 

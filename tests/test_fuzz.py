@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from sobelcli.cli.main import cli
-from sobelcli.io.images import ImageError, read_image
+from sobelcli.io import ImageError, read_image
 
 MAX_PIXELS = 1_000_000
 

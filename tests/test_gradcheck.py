@@ -7,7 +7,12 @@ import pytest
 from scipy import signal
 
 from sobelcli.core import kernels
-from sobelcli.core.gradcheck import gradcheck, numeric_input_grad, numeric_kernel_grad, random_pixels
+from sobelcli.core.gradcheck import (
+    gradcheck,
+    numeric_input_grad,
+    numeric_kernel_grad,
+    random_pixels,
+)
 
 
 def brute_force_input_grad(x: np.ndarray, k: np.ndarray, eps: float = 1e-6) -> np.ndarray:

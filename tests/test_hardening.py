@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from sobelcli.io import images
+from sobelcli import io as sio
 from sobelcli.cli.main import cli
-from sobelcli.io.images import ImageError, read_image
+from sobelcli.io import ImageError, read_image
 
 
 def run(*args: str, input: bytes | None = None):
@@ -335,7 +335,7 @@ def test_atomic_write_leaves_nothing_on_failure(
 
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(ImageError if failure is OSError else failure):
-        images.atomic_write(tmp_path / "o.png", b"data")
+        sio.atomic_write(tmp_path / "o.png", b"data")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -462,7 +462,7 @@ def test_c_libraries_print_nothing_on_corrupt_files(tmp_path: Path) -> None:
             data[:pos] + bytes([data[pos] ^ 0x5A]) + data[pos + 1 :]
         )
     script = (
-        "import sys, pathlib\nfrom sobelcli.io.images import read_image, ImageError\n"
+        "import sys, pathlib\nfrom sobelcli.io import read_image, ImageError\n"
         "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.tif')):\n"
         "    try:\n        read_image(p)\n    except ImageError:\n        pass\n"
     )

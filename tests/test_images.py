@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sobelcli.io import images
-from sobelcli.io.images import ImageError, load_image, read_image, save_image
+from sobelcli import io as sio
+from sobelcli.io import ImageError, load_image, read_image, save_image
 
 
 @pytest.mark.parametrize("ext", [".png", ".bmp", ".tif", ".gif"])
@@ -141,20 +142,20 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path, monkeypatch) -> 
     def boom(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(images.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(ImageError, match="No space left"):
-        images.atomic_write(target, b"new")
+        sio.atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
 
 def test_atomic_write_refuses_missing_folder_and_sets_normal_permissions(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="does not exist"):
-        images.atomic_write(tmp_path / "nope" / "a.png", b"x")
-    images.atomic_write(tmp_path / "a.bin", b"x")
+        sio.atomic_write(tmp_path / "nope" / "a.png", b"x")
+    sio.atomic_write(tmp_path / "a.bin", b"x")
     assert (tmp_path / "a.bin").stat().st_mode & 0o044  # readable by others, unlike mkstemp's 0600
 
 
 def test_unknown_output_extension() -> None:
     with pytest.raises(ValueError, match=r"\.jpg"):
-        images.output_format("edges.jpg")
+        sio.output_format("edges.jpg")

@@ -16,25 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from sobelcli.names import DEFAULT_MAX_PIXELS, FORMATS, KERNEL_NAMES, LOSS_NAMES
 
-OPERATORS = ("sobel", "scharr", "prewitt")
-PAD_MODES = ("reflect", "mirror", "nearest", "constant", "wrap")
-OUTPUT_KINDS = ("magnitude", "x", "y", "angle")
-LOSS_NAMES = ("sumsq", "logcosh", "softplus", "sum")
-KERNEL_NAMES = (
-    "sobel-x",
-    "sobel-y",
-    "scharr-x",
-    "scharr-y",
-    "prewitt-x",
-    "prewitt-y",
-    "laplace",
-    "box3",
-    "identity",
-)
-DEFAULT_MAX_PIXELS = 250_000_000
-FORMATS = ("png", "npy", "tiff")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -160,14 +144,14 @@ def format_of(target: str, fmt_name: str | None) -> str:
 
 
 def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, Any]:
-    from sobelcli.io.images import ImageError, load_kernel_file
-    from sobelcli.core.kernels import parse_kernel
+    from sobelcli.core.kernels import check_kernel, parse_kernel
+    from sobelcli.io import read_array
 
     try:
         if value.lower().endswith(".npy"):
-            return value, load_kernel_file(value)
+            return value, check_kernel(read_array(value), value)
         return value, parse_kernel(value)
-    except (ValueError, ImageError) as exc:
+    except ValueError as exc:
         raise click.BadParameter(
             f"{exc}. Give a name ({', '.join(KERNEL_NAMES)}), a FILE.npy, or rows such "
             "as '1,0,-1;2,0,-2;1,0,-1'",
@@ -254,7 +238,7 @@ def check_outputs(
     run never ends by replacing its own input or result, nor after a late failure. An option
     in ``suffixes`` must end with that suffix; only the options in ``stdout`` take ``-``.
     """
-    from sobelcli.io.images import check_writable
+    from sobelcli.io import check_writable
 
     for opt, path in outputs.items():
         if path == "-" and opt not in stdout:
@@ -284,7 +268,7 @@ def check_outputs(
 
 def output_format_or_usage(output: str) -> str:
     """The format of an output path, or a usage error naming the allowed extensions."""
-    from sobelcli.io.images import output_format
+    from sobelcli.io import output_format
 
     try:
         return output_format(output)

@@ -19,20 +19,29 @@ from numpy.typing import ArrayLike, NDArray
 from sobelcli import engine as _engine
 from sobelcli.core.correlate import _as_2d, result_dtype
 from sobelcli.core.kernels import SMOOTH
+from sobelcli.names import OUTPUT_KINDS, PAD_MODES
 
-__all__ = ["OUTPUT_KINDS", "PAD_MODES", "edge_gradients", "edge_magnitude", "edge_map", "pad_image"]
+__all__ = [
+    "NUMPY_PAD",
+    "OUTPUT_KINDS",
+    "PAD_MODES",
+    "edge_gradients",
+    "edge_magnitude",
+    "edge_map",
+    "pad_image",
+]
 
 Kind = Literal["magnitude", "x", "y", "angle"]
-OUTPUT_KINDS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
 
 #: scipy.ndimage's names for the border modes, and numpy.pad's name for each.
-PAD_MODES: dict[str, str] = {
+NUMPY_PAD: dict[str, str] = {
     "reflect": "symmetric",  # d c b a | a b c d | d c b a
     "mirror": "reflect",  # d c b | a b c d | c b a
     "nearest": "edge",  # a a a | a b c d | d d d
     "constant": "constant",  # 0 0 0 | a b c d | 0 0 0
     "wrap": "wrap",  # b c d | a b c d | a b c
 }
+assert tuple(NUMPY_PAD) == PAD_MODES
 
 
 def _image(image: ArrayLike) -> NDArray[np.floating]:
@@ -64,7 +73,7 @@ def pad_image(image: ArrayLike, pad: str | None, width: int = 1) -> NDArray[np.f
         raise ValueError(
             f"pad 'mirror' needs at least 2 pixels in each axis, got shape {arr.shape}"
         )
-    return np.pad(arr, width, mode=PAD_MODES[pad])  # type: ignore[call-overload,no-any-return]
+    return np.pad(arr, width, mode=NUMPY_PAD[pad])  # type: ignore[call-overload,no-any-return]
 
 
 def _prepared(image: ArrayLike, operator: str, pad: str | None) -> NDArray[np.floating]:

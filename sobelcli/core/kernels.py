@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.names import KERNEL_NAMES, OPERATORS
+
 __all__ = [
     "DIFF",
     "KERNELS",
@@ -38,7 +40,7 @@ SMOOTH: dict[str, tuple[float, float, float]] = {
     "scharr": (3.0, 10.0, 3.0),
     "prewitt": (1.0, 1.0, 1.0),
 }
-OPERATORS: tuple[str, ...] = tuple(SMOOTH)
+assert tuple(SMOOTH) == OPERATORS
 
 
 def _pair(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -65,6 +67,7 @@ KERNELS: dict[str, NDArray[np.float64]] = {
     "box3": np.full((3, 3), 1.0 / 9.0),
     "identity": np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
 }
+assert tuple(KERNELS) == KERNEL_NAMES
 for _k in KERNELS.values():
     _k.flags.writeable = False
 
@@ -107,9 +110,11 @@ def parse_kernel(text: str) -> NDArray[np.float64]:
         raise ValueError("empty kernel")
     rows = []
     for i, row in enumerate(spec.split(";"), start=1):
-        cells = row.replace(",", " ").split()
-        if not cells:
+        cells = [c.strip() for c in row.split(",")] if "," in row else row.split()
+        if not any(cells):
             raise ValueError(f"kernel row {i} is empty in {text!r}")
+        if not all(cells):
+            raise ValueError(f"kernel row {i} has an empty value: {row.strip()!r}")
         try:
             rows.append([float(c) for c in cells])
         except ValueError:

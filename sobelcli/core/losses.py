@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.names import LOSS_NAMES
+
 __all__ = ["LOSSES", "Loss", "get_loss"]
 
 Array = NDArray[np.floating]
@@ -56,6 +58,7 @@ LOSSES: dict[str, Loss] = {
     "softplus": Loss("softplus", "L = sum log(1 + e^y)", _softplus, _sigmoid),
     "sum": Loss("sum", "L = sum y", lambda y: y, np.ones_like),
 }
+assert tuple(LOSSES) == LOSS_NAMES
 
 
 def get_loss(name: str) -> Loss:

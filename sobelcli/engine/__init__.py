@@ -29,10 +29,18 @@ from sobelcli.engine.cost import (
     tap_cost,
 )
 from sobelcli.engine.fft import FFT_COMPLEX, fft_shape, fft_valid, next_fast_len
-from sobelcli.engine.sobel import gradient_magnitude, gradient_pair
 from sobelcli.engine.rank1 import rank1_factors
 from sobelcli.engine.slices import direct, separable
-from sobelcli.engine.strips import Array, Buffers, _threads, run_strips, scale_rows, strip_rows, thread_count
+from sobelcli.engine.sobel import gradient_magnitude, gradient_pair
+from sobelcli.engine.strips import (
+    Array,
+    Buffers,
+    _threads,
+    run_strips,
+    scale_rows,
+    strip_rows,
+    thread_count,
+)
 
 __all__ = [
     "CALL_NS",

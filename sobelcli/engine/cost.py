@@ -1,4 +1,4 @@
-"""The cost model of :func:`sobelcli.core.correlate.choose_method`: estimated nanoseconds of each path."""
+"""The cost model of :func:`sobelcli.core.correlate.choose_method`: nanoseconds per path."""
 
 from __future__ import annotations
 

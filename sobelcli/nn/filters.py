@@ -73,6 +73,7 @@ def filter_grid(kernels: NDArray[np.floating], cols: int = 8, cell: int = 48) ->
 
 def save_filter_grid(path: str | Path, kernels: NDArray[np.floating]) -> None:
     """Write :func:`filter_grid` of ``kernels`` to ``path`` as a PNG, atomically."""
-    from sobelcli.io.images import atomic_write, encode_png
+    from sobelcli.io import atomic_write
+    from sobelcli.io.png import encode_png
 
     atomic_write(path, encode_png(filter_grid(kernels)))

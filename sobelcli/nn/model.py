@@ -154,7 +154,7 @@ def save_model(path: str | Path, model: Sequential, meta: dict[str, Any] | None 
     arrays: dict[str, Any] = {
         k: np.asarray(v, dtype=np.float32) for k, v in model.named_params().items()
     }
-    from sobelcli.io.images import atomic_write
+    from sobelcli.io import atomic_write
 
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(info)), **arrays)

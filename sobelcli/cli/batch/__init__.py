@@ -30,8 +30,8 @@ import click
 
 from sobelcli.cli.batch.inputs import GLOB_CHARS, IMAGE_SUFFIXES, expand, is_batch, is_pattern
 from sobelcli.cli.batch.plan import EXISTING, output_for, plan
-from sobelcli.cli.batch.run import Tally, execute
 from sobelcli.cli.batch.pool import Runner, default_jobs
+from sobelcli.cli.batch.run import Tally, execute
 from sobelcli.cli.batch.types import Result, Source, Task, Work
 from sobelcli.cli.batch.worker import STOP_SIGNALS, attempt, error_message
 
@@ -117,7 +117,7 @@ def run_command(
         sources, out_dir, suffix, FORMAT_SUFFIXES[fmt], existing, {**options, "make_folder": True}
     )
     if out_dir is not None and tasks:
-        from sobelcli.io.images import make_folder
+        from sobelcli.io import make_folder
 
         make_folder(out_dir)
     tally = execute(

@@ -47,7 +47,7 @@ def attempt(work: Work, task: Task) -> Result:
 
 def error_message(source: str, exc: BaseException) -> str:
     """One line naming the input; ImageError messages already name their file."""
-    from sobelcli.io.images import ImageError
+    from sobelcli.io import ImageError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ImageError):

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sobelcli.cli.options import (
-    OPERATORS,
-    OUTPUT_KINDS,
-    PAD_MODES,
     FiniteFloatRange,
     batch_options,
     bits_option,
@@ -22,6 +19,7 @@ from sobelcli.cli.options import (
     json_option,
     quiet_option,
 )
+from sobelcli.names import OPERATORS, OUTPUT_KINDS, PAD_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import Task
@@ -210,12 +208,12 @@ def edge_file(task: Task) -> dict[str, Any]:
     """
     import numpy as np
 
-    from sobelcli.io import images
+    from sobelcli import io as sio
     from sobelcli.core.edges import edge_map
 
     o = task.options
-    fmt = images.output_format(task.output)
-    loaded = images.read_image(
+    fmt = sio.output_format(task.output)
+    loaded = sio.read_image(
         task.source,
         channel=o["channel"],
         max_pixels=o["max_pixels"],
@@ -228,16 +226,16 @@ def edge_file(task: Task) -> dict[str, Any]:
         with np.errstate(over="ignore", invalid="ignore"):
             result = edge_map(pixels, o["kind"], o["operator"], o["normalize"], o["pad"])
     except ValueError as exc:  # too small for the kernel or the pad mode: name the file
-        raise images.ImageError(task.source, str(exc)) from None
+        raise sio.ImageError(task.source, str(exc)) from None
     del pixels
     if not np.isfinite(result).all():
-        raise images.ImageError(task.source, "values too large: the edge map overflows")
+        raise sio.ImageError(task.source, "values too large: the edge map overflows")
     if o["threshold"] is not None:
         result = (result >= o["threshold"]).astype(result.dtype)
     warnings = []
     if fmt == "png" and not o["normalize"] and float(result.max(initial=0.0)) > 1.0:
         warnings.append("values above 1 are clipped in a PNG; write .npy to keep the raw values")
     if o.get("make_folder"):
-        images.make_folder(Path(task.output).parent)
-    images.save_image(task.output, result, bits=o["bits"], compress=o["compress"])
+        sio.make_folder(Path(task.output).parent)
+    sio.save_image(task.output, result, bits=o["bits"], compress=o["compress"])
     return {"shape": list(result.shape), "notes": notes, "warnings": warnings}

@@ -187,11 +187,11 @@ def _gradient(
     """dL/dX or dL/dK of an image file, its figures (L, shape, min, max) and notes."""
     import numpy as np
 
-    from sobelcli.io import images
+    from sobelcli import io as sio
     from sobelcli.core.correlate import correlate2d, grad_input, grad_kernel
     from sobelcli.core.losses import get_loss
 
-    loaded = images.read_image(
+    loaded = sio.read_image(
         image,
         channel=options["channel"],
         max_pixels=options["max_pixels"],
@@ -200,7 +200,7 @@ def _gradient(
     )
     x, k = loaded.pixels, options["kernel"]
     if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
-        raise images.ImageError(
+        raise sio.ImageError(
             image, f"image of shape {x.shape} is smaller than the kernel {k.shape}"
         )
     lo = get_loss(options["loss"])
@@ -209,7 +209,7 @@ def _gradient(
         grad = grad_input(lo.grad(y), k) if wrt == "input" else grad_kernel(x, lo.grad(y))
         value = lo.value(y)
     if not (np.isfinite(value) and np.isfinite(grad).all()):
-        raise images.ImageError(image, "values too large: L or its gradient overflows")
+        raise sio.ImageError(image, "values too large: L or its gradient overflows")
     figures = {
         "L": value,
         "shape": list(grad.shape),
@@ -227,22 +227,22 @@ def grad_file(task: Task) -> dict[str, Any]:
     dict
         ``shape``, ``L``, ``min`` and ``max`` of dL/dX, and ``notes`` on the input.
     """
-    from sobelcli.io import images
+    from sobelcli import io as sio
 
     grad, figures, notes = _gradient(task.source, task.options, "input")
-    fmt = images.output_format(task.output)
+    fmt = sio.output_format(task.output)
     span = float(grad.max() - grad.min())
     shown = grad if fmt == "npy" else (grad - grad.min()) / (span if span > 0 else 1.0)
     if task.options.get("make_folder"):
-        images.make_folder(Path(task.output).parent)
-    images.save_image(task.output, shown, bits=task.options["bits"])
+        sio.make_folder(Path(task.output).parent)
+    sio.save_image(task.output, shown, bits=task.options["bits"])
     return {**figures, "notes": notes}
 
 
 def _kernel_gradient(image: str, target: str, options: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from sobelcli.io import images
+    from sobelcli import io as sio
     from sobelcli.cli import report
     from sobelcli.core.losses import get_loss
 
@@ -263,9 +263,9 @@ def _kernel_gradient(image: str, target: str, options: dict[str, Any]) -> dict[s
         justify=["right"] * (grad.shape[1] + 1),
     )
     if target.lower().endswith(".json"):
-        images.atomic_write(target, (json.dumps(summary, indent=2) + "\n").encode())
+        sio.atomic_write(target, (json.dumps(summary, indent=2) + "\n").encode())
     elif target:
-        images.atomic_write(target, images.encode(grad, "npy"))
+        sio.atomic_write(target, sio.encode(grad, "npy"))
     return summary
 
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from sobelcli.cli.options import FiniteFloatRange, json_option, kernel_option, loss_option, quiet_option
+from sobelcli.cli.options import (
+    FiniteFloatRange,
+    json_option,
+    kernel_option,
+    loss_option,
+    quiet_option,
+)
 
 SVD_MAX_PIXELS = 1600  # exact sigma_max from a dense SVD up to 40 x 40 images
 MAX_PIXELS = 4096 * 4096  # of the ascent's image, and of the enlarged PNG
@@ -146,11 +152,12 @@ def command(
     import numpy as np
     from rich.progress import TaskID
 
-    from sobelcli.io import images
+    from sobelcli import io as sio
+    from sobelcli.io.png import encode_png
     from sobelcli.cli import report
     from sobelcli.core.maximize import ascend, random_start, top_singular_value
 
-    x0 = images.load_image(init, dtype=np.float64) if init else random_start(size, seed)
+    x0 = sio.load_image(init, dtype=np.float64) if init else random_start(size, seed)
     if k.shape[0] > x0.shape[0] or k.shape[1] > x0.shape[1]:
         raise click.BadParameter(
             f"the image {x0.shape} is smaller than the kernel {k.shape}",
@@ -189,19 +196,19 @@ def command(
         sigma = top_singular_value(x.shape, k)
         summary["sigma_max_squared"] = sigma**2
     if fmt == "npy":
-        images.atomic_write(output, images.encode(x, "npy"))
+        sio.atomic_write(output, sio.encode(x, "npy"))
     else:
         span = float(x.max() - x.min())
         shown = (x - x.min()) / (span if span > 0 else 1.0)
-        images.save_image(output, np.kron(shown, np.ones((factor, factor))))
+        sio.save_image(output, np.kron(shown, np.ones((factor, factor))))
     if losses_csv:
         rows = "".join(f"{i},{v!r}\n" for i, v in enumerate(history, start=1))
-        images.atomic_write(losses_csv, ("step,loss\n" + rows).encode())
+        sio.atomic_write(losses_csv, ("step,loss\n" + rows).encode())
     if plot_png and history:
         from sobelcli.cli.plot import loss_curve
 
         curve = loss_curve(history, f"L = {loss}, K = {name}, lr = {lr:g}, constraint {constraint}")
-        images.atomic_write(plot_png, images.encode_png(curve))
+        sio.atomic_write(plot_png, encode_png(curve))
     if as_json:
         report.emit_json(summary)
     _tell(summary, quiet)

@@ -41,34 +41,13 @@ def _read_digit(path: str) -> tuple[Any, str]:
             return arr.astype(np.float32), "28x28, as is"
         grey = arr
     else:
-        grey = _load_picture(path)
+        from sobelcli.io import load_image
+
+        grey = load_image(path)
     try:
         return mnist_like(grey), f"{grey.shape[1]}x{grey.shape[0]} -> 28x28"
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
-
-
-def _load_picture(path: str) -> Any:
-    """A grey float picture in [0, 1], through sobelcli.io.images when it is there."""
-    try:
-        from sobelcli.io.images import load_image
-    except ImportError:  # pragma: no cover - only before sobelcli.io.images existed
-        return _load_picture_imageio(path)
-    return load_image(path)
-
-
-def _load_picture_imageio(path: str) -> Any:  # pragma: no cover - fallback
-    import imageio.v3 as iio
-    from skimage.color import rgb2gray
-    from skimage.util import img_as_float
-
-    try:
-        img = img_as_float(iio.imread(path))  # type: ignore[no-untyped-call]
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable image ({exc})") from None
-    if img.ndim == 3:
-        img = rgb2gray(img[..., :3]) if img.shape[2] >= 3 else img[..., 0]
-    return img
 
 
 @click.command(epilog=EPILOG)
@@ -119,11 +98,12 @@ def command(
 
     import numpy as np
 
-    from sobelcli.io.images import atomic_write, encode_png
-    from sobelcli.nn import ModelFileError, load_model
-    from sobelcli.nn.filters import save_filter_grid
     from sobelcli.cli.nn_report import make_console
     from sobelcli.cli.options import check_outputs
+    from sobelcli.io import atomic_write
+    from sobelcli.io.png import encode_png
+    from sobelcli.nn import ModelFileError, load_model
+    from sobelcli.nn.filters import save_filter_grid
 
     paths = {"--show-input": show_input, "--filters": filters}
     check_outputs(

@@ -128,9 +128,9 @@ def command(
 
     import numpy as np
 
+    from sobelcli.cli.nn_report import EpochReporter, make_console
     from sobelcli.nn import DataError, RMSprop, evaluate, fit, lab_cnn, load_mnist, save_model
     from sobelcli.nn.filters import save_filter_grid
-    from sobelcli.cli.nn_report import EpochReporter, make_console
     from sobelcli.nn.train import default_workers, split_validation
 
     console = make_console(quiet)

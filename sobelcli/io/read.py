@@ -1,21 +1,15 @@
-"""Every file sobelcli reads or writes: images in, maps out, atomically.
+"""Reading images: PNG, JPEG, TIFF, BMP, GIF (first frame), WebP and ``.npy``, as grey floats.
 
-Reading: PNG, JPEG, TIFF, BMP, GIF (first frame), WebP through imageio's Pillow plugin, and
-``.npy`` arrays; ``-`` reads the bytes from stdin. The format is told by the bytes, not by the
-name. Colour becomes grey (luminance ``0.2125 R + 0.7154 G + 0.0721 B``, as skimage's
-``rgb2gray``; alpha ignored) unless a channel is chosen; 8- and 16-bit integers are scaled to
-[0, 1]; EXIF orientation is applied. The size is checked from the header, before decoding.
-
-Writing: ``.png`` (8 or 16 bit), ``.tif`` (float32 values), ``.npy`` (the raw array), ``-``
-for PNG on stdout. Files are written to a temporary file in the target folder and renamed
-into place, so a reader never sees half a file and a failed run leaves nothing behind.
+``-`` reads the bytes from stdin. The format is told by the bytes, not by the name. Colour
+becomes grey (luminance ``0.2125 R + 0.7154 G + 0.0721 B``, as skimage's ``rgb2gray``; alpha
+ignored) unless a channel is chosen; 8- and 16-bit integers are scaled to [0, 1]; EXIF
+orientation is applied. The size is checked from the header, before decoding.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -27,40 +21,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "OUTPUT_FORMATS",
-    "ImageError",
-    "LoadedImage",
-    "atomic_write",
-    "encode",
-    "encode_png",
-    "load_image",
-    "load_kernel_file",
-    "make_folder",
-    "read_image",
-    "save_image",
-]
+from sobelcli.io.files import ImageError
+from sobelcli.names import DEFAULT_MAX_PIXELS
 
-#: Refuse images with more pixels than this unless told otherwise (a decompression-bomb guard).
-DEFAULT_MAX_PIXELS = 250_000_000
-#: Output formats by file extension.
-OUTPUT_FORMATS: dict[str, str] = {".png": "png", ".npy": "npy", ".tif": "tiff", ".tiff": "tiff"}
+__all__ = ["LUMINANCE", "LoadedImage", "load_image", "read_array", "read_image"]
+
 LUMINANCE = (0.2125, 0.7154, 0.0721)
 NPY_MAGIC = b"\x93NUMPY"
-
-
-class ImageError(ValueError):
-    """A file that cannot be read or written; ``str()`` is one line naming the file."""
-
-    def __init__(self, source: str | os.PathLike[str], problem: str) -> None:
-        self.source = str(source)
-        self.problem = problem
-        super().__init__(f"{self.source}: {problem}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Rebuilt from (source, problem), so it crosses a process pool intact.
-        return (type(self), (self.source, self.problem))
 
 
 @dataclass
@@ -349,173 +316,21 @@ def load_image(path: str | os.PathLike[str], **options: Any) -> NDArray[np.float
     return read_image(path, **options).pixels
 
 
-def load_kernel_file(path: str | os.PathLike[str]) -> NDArray[np.float64]:
-    """Read a kernel from a ``.npy`` file (a 2-D array of real numbers)."""
-    from sobelcli.core.kernels import check_kernel
-
-    arr = (
-        _decode_npy(str(path), _read_bytes(path, 1 << 26), None, image=False)
-        if str(path) != "-"
-        else None
-    )
-    if arr is None:
-        raise ImageError(path, "a kernel cannot be read from stdin")
-    try:
-        return check_kernel(arr, str(path))
-    except ValueError as exc:
-        raise ImageError(path, str(exc).removeprefix(f"{path}: ")) from None
-
-
-def output_format(path: str | os.PathLike[str]) -> str:
-    """The format written for an output path (``-`` is PNG); ValueError for an unknown extension."""
-    if str(path) == "-":
-        return "png"
-    ext = Path(path).suffix.lower()
-    if ext not in OUTPUT_FORMATS:
-        raise ValueError(
-            f"cannot write {ext or 'a file without extension'}: use {', '.join(OUTPUT_FORMATS)}"
-        )
-    return OUTPUT_FORMATS[ext]
-
-
-def encode(values: NDArray[np.floating], fmt: str, *, bits: int = 8, compress: int = 1) -> bytes:
-    """Encode a map as file bytes.
+def read_array(path: str | os.PathLike[str], max_bytes: int = 1 << 26) -> NDArray[Any]:
+    """Read a small ``.npy`` array (a kernel, a starting image) as it is stored.
 
     Parameters
     ----------
-    values : ndarray, shape (H, W)
-        For ``png``, values in [0, 1] (clipped), quantised to ``bits`` (8 or 16).
-    fmt : {"png", "npy", "tiff"}
-        ``npy`` keeps the array as it is; ``tiff`` stores float32 values.
-    bits : {8, 16}
-    compress : int
-        zlib level 0-9 for PNG; 1 (the default) is fast, 9 is small.
+    path : str or path-like
+        A ``.npy`` file; never unpickled.
+    max_bytes : int
+        Refuse larger files without reading them.
+
+    Returns
+    -------
+    ndarray
+        Any shape; the caller checks what it needs.
     """
-    if fmt == "npy":
-        buf = io.BytesIO()
-        np.save(buf, values, allow_pickle=False)
-        return buf.getvalue()
-    if fmt == "tiff":
-        import imageio.v3 as iio
-
-        return bytes(
-            iio.imwrite("<bytes>", values.astype(np.float32), extension=".tif", plugin="pillow")
-        )
-    if bits not in (8, 16):
-        raise ValueError(f"bits must be 8 or 16, got {bits}")
-    return encode_png(quantize(values, bits), compress)
-
-
-def quantize(values: NDArray[np.floating], bits: int = 8) -> NDArray[np.integer]:
-    """Round values in [0, 1] (clipped) to 8- or 16-bit integers, in strips of rows.
-
-    Strips keep the float temporaries small: a 4096 x 4096 map needs its 16 MiB of output and
-    about 1 MiB more, not two more float copies of itself.
-    """
-    top = 255 if bits == 8 else 65535
-    out = np.empty(values.shape, dtype=np.uint8 if bits == 8 else np.uint16)
-    step = max(1, (1 << 18) // max(1, values[0].size if values.ndim > 1 else 1))
-    for r in range(0, values.shape[0], step):
-        block = np.clip(values[r : r + step], 0.0, 1.0)
-        block *= top
-        out[r : r + step] = np.rint(block, out=block)
-    return out
-
-
-def encode_png(pixels: NDArray[np.integer], compress: int = 1) -> bytes:
-    """PNG bytes of an already quantised uint8/uint16 array, (H, W) grey or (H, W, 3) RGB.
-
-    sobelcli's own encoder (:mod:`sobelcli.io.png`): about twice as fast as Pillow's.
-    """
-    from sobelcli.io.png import encode_png as encode
-
-    return encode(pixels, compress)
-
-
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Raise OSError at once if ``path`` is a folder or its folder is missing or read-only.
-
-    For commands that work long before they write (training), so that a bad ``-o`` fails first.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise IsADirectoryError(f"{p} is a folder")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"folder {folder} is not writable")
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same folder and a rename.
-
-    Raises
-    ------
-    ImageError
-        When the folder does not exist or cannot be written; no file is left behind.
-    """
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ImageError(path, f"cannot write: folder {str(folder)!r} does not exist")
-    try:
-        _write_then_rename(target, data)
-    except OSError as exc:
-        raise ImageError(path, f"cannot write: {exc.strerror or exc}") from None
-
-
-def _write_then_rename(target: Path, data: bytes) -> None:
-    # The temporary name is known before the file exists, so that an interrupt at any
-    # point (Ctrl-C, SIGTERM turned into an exception) finds it and removes it.
-    for _ in range(100):
-        name = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-        ours = True
-        try:
-            try:
-                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-            except FileExistsError:
-                ours = False  # another writer's file
-                continue
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(name, target)
-            ours = False
-            return
-        finally:
-            if ours:
-                name.unlink(missing_ok=True)
-    raise FileExistsError(f"no free temporary name beside {target}")
-
-
-def make_folder(path: str | os.PathLike[str]) -> None:
-    """Create a folder and its parents if missing.
-
-    Raises
-    ------
-    ImageError
-        When it cannot be created, or a file is in the way.
-    """
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ImageError(path, "cannot create the folder: a file of that name exists") from None
-    except OSError as exc:
-        raise ImageError(path, f"cannot create the folder: {exc.strerror or exc}") from None
-
-
-def save_image(
-    path: str | os.PathLike[str], values: NDArray[np.floating], *, bits: int = 8, compress: int = 1
-) -> None:
-    """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout)."""
-    data = encode(values, output_format(path), bits=bits, compress=compress)
     if str(path) == "-":
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise ImageError("stdout", f"cannot write: {exc.strerror or exc}") from None
-    else:
-        atomic_write(path, data)
+        raise ImageError(path, "an array cannot be read from stdin here; name a .npy file")
+    return _decode_npy(str(path), _read_bytes(path, max_bytes), None, image=False)

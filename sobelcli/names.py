@@ -1,0 +1,52 @@
+"""Every name sobelcli offers, in one place, without numpy: the command line lists these.
+
+The core builds its tables from these tuples (``core.kernels.KERNELS`` has one entry per
+:data:`KERNEL_NAMES` name, ``core.losses.LOSSES`` one per :data:`LOSS_NAMES` name), so a name
+is added here and nowhere else; ``--help`` reads them without importing numpy.
+"""
+
+from __future__ import annotations
+
+#: 3 x 3 derivative operators, by their smoothing factor: sobel (1, 2, 1), scharr (3, 10, 3),
+#: prewitt (1, 1, 1).
+OPERATORS: tuple[str, ...] = ("sobel", "scharr", "prewitt")
+
+#: Border modes, as scipy.ndimage names them.
+PAD_MODES: tuple[str, ...] = ("reflect", "mirror", "nearest", "constant", "wrap")
+
+#: What an edge map shows.
+OUTPUT_KINDS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
+
+#: Losses L(Y) of the gradient commands.
+LOSS_NAMES: tuple[str, ...] = ("sumsq", "logcosh", "softplus", "sum")
+
+#: Named kernels for ``-k``.
+KERNEL_NAMES: tuple[str, ...] = (
+    "sobel-x",
+    "sobel-y",
+    "scharr-x",
+    "scharr-y",
+    "prewitt-x",
+    "prewitt-y",
+    "laplace",
+    "box3",
+    "identity",
+)
+
+#: Output formats by file extension (``-``, stdout, is PNG).
+OUTPUT_SUFFIXES: dict[str, str] = {".png": "png", ".npy": "npy", ".tif": "tiff", ".tiff": "tiff"}
+
+#: The extension each format gets when sobelcli names the file.
+FORMAT_SUFFIX: dict[str, str] = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
+
+#: Output formats, for ``--format``.
+FORMATS: tuple[str, ...] = tuple(FORMAT_SUFFIX)
+
+#: Files a folder argument contributes (a file named on the command line is read whatever
+#: its name).
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".npy"}
+)
+
+#: Refuse images with more pixels than this unless told otherwise (a decompression-bomb guard).
+DEFAULT_MAX_PIXELS = 250_000_000
