@@ -721,7 +721,7 @@ def machine() -> list[str]:
     rows = [
         ["CPU", cpu],
         ["cores (os.cpu_count)", str(os.cpu_count())],
-        ["threads used by sobelcli", str(_engine._threads())],
+        ["threads used by sobelcli", str(_engine.threads())],
         ["OS", f"{platform.system()} {platform.release()}"],
         ["python", platform.python_version()],
         ["numpy", np.__version__],

@@ -43,7 +43,7 @@ class Terminated(BaseException):
     """Raised in the main thread on SIGTERM, so that clean-up code runs."""
 
 
-def _quiet_unraisable(unraisable: Any) -> None:
+def quiet_unraisable(unraisable: Any) -> None:
     """After an interrupt, objects cut off half-built complain from ``__del__``: not news."""
 
 
@@ -52,13 +52,13 @@ _received: list[int] = []
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     _received.append(signum)
-    sys.unraisablehook = _quiet_unraisable
+    sys.unraisablehook = quiet_unraisable
     raise Terminated
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _received.append(signum)
-    sys.unraisablehook = _quiet_unraisable
+    sys.unraisablehook = quiet_unraisable
     raise KeyboardInterrupt
 
 
@@ -95,19 +95,41 @@ class LazyGroup(click.Group):
         except (ValueError, OSError) as exc:
             if ctx.obj and ctx.obj.get("traceback"):
                 raise
-            raise click.ClickException(_one_line(exc)) from None
+            raise click.ClickException(one_line(exc)) from None
         except Exception as exc:
             if ctx.obj and ctx.obj.get("traceback"):
                 raise
             raise click.ClickException(
-                f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                f"internal error: {type(exc).__name__}: {one_line(exc)} "
                 "(rerun with --traceback to see where)"
             ) from None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
+def one_line(exc: BaseException) -> str:
+    """The error as one line, with the option that changes it where there is one.
+
+    The library's errors name files and settings, not flags; this is where the flags come in.
+    """
+    text = " ".join((str(exc).strip() or type(exc).__name__).split())
+    return text + _hint(exc)
+
+
+#: Reader settings (``ImageError.setting``) and what to tell about each.
+SETTING_HINTS = {
+    "max_pixels": " (raise it with --max-pixels)",
+    "channel": " (see --channel)",
+}
+
+
+def _hint(exc: BaseException) -> str:
+    setting = getattr(exc, "setting", None)
+    if setting in SETTING_HINTS:
+        return SETTING_HINTS[setting]
+    if type(exc).__name__ == "Overflow":
+        if getattr(exc, "what", "") == "loss":
+            return "; use fewer --steps, a smaller --lr, or --constraint unit-norm|box"
+        return "; use a smaller --lr or fewer --steps"
+    return ""
 
 
 @click.group(

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,7 +31,15 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-image_options = _compose(
+@dataclass(frozen=True)
+class ImageOptions:
+    """How IMAGE files are read: ``--channel`` and ``--max-pixels``."""
+
+    channel: int | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+_image_flags = _compose(
     click.option(
         "--channel",
         type=click.IntRange(min=0),
@@ -47,6 +56,17 @@ image_options = _compose(
         help="Refuse, before decoding, images with more pixels than this.",
     ),
 )
+
+
+def image_options(func: F) -> F:
+    """--channel and --max-pixels, handed to the command as one ``read`` (ImageOptions)."""
+
+    @functools.wraps(func)
+    def packed(*args: Any, **kwargs: Any) -> Any:
+        kwargs["read"] = ImageOptions(kwargs.pop("channel"), kwargs.pop("max_pixels"))
+        return func(*args, **kwargs)
+
+    return _image_flags(packed)  # type: ignore[return-value]
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -107,22 +127,20 @@ _batch_flags = _compose(
 
 
 def batch_options(func: F) -> F:
-    """The batch options, handed to the command as one ``batch`` dict.
-
-    ``batch`` holds ``recursive``, ``jobs``, ``fail_fast`` and ``existing`` (the policy from
-    --overwrite / --skip-existing), ready for ``batch.run_command(..., **batch)``; --format
-    stays a parameter of its own (``fmt_name``), as a single IMAGE uses it too.
-    """
+    """The batch options and --format, handed to the command as one ``batch`` (BatchOptions)."""
 
     @functools.wraps(func)
     def packed(*args: Any, **kwargs: Any) -> Any:
+        from sobelcli.cli.batch.types import BatchOptions
+
         existing = existing_policy(kwargs.pop("overwrite"), kwargs.pop("skip_existing"))
-        kwargs["batch"] = {
-            "recursive": kwargs.pop("recursive"),
-            "jobs": kwargs.pop("jobs"),
-            "fail_fast": kwargs.pop("fail_fast"),
-            "existing": existing,
-        }
+        kwargs["batch"] = BatchOptions(
+            recursive=kwargs.pop("recursive"),
+            jobs=kwargs.pop("jobs"),
+            fail_fast=kwargs.pop("fail_fast"),
+            existing=existing,
+            fmt=kwargs.pop("fmt_name"),
+        )
         return func(*args, **kwargs)
 
     return _batch_flags(packed)  # type: ignore[return-value]

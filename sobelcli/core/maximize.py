@@ -25,7 +25,18 @@ from numpy.typing import ArrayLike, NDArray
 from sobelcli.core.correlate import correlate2d, grad_input
 from sobelcli.core.losses import Loss, get_loss
 
+
+class Overflow(ValueError):
+    """The ascent left float64's range at ``step``; ``what`` is "loss" or "image"."""
+
+    def __init__(self, message: str, step: int, what: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.what = what
+
+
 __all__ = [
+    "Overflow",
     "CONSTRAINTS",
     "Step",
     "ascend",
@@ -118,16 +129,11 @@ def ascend(
             y = correlate2d(x, ka)
             value = lo.value(y)
         if not np.isfinite(value) or abs(value) > LOSS_LIMIT:
-            raise ValueError(
-                f"the loss overflows at step {step} (L = {value:.3g}); use fewer --steps, a "
-                "smaller --lr, or --constraint unit-norm|box"
-            )
+            raise Overflow(f"the loss overflows at step {step} (L = {value:.3g})", step, "loss")
         with np.errstate(over="ignore", invalid="ignore"):
             x = _project(x + lr * grad_input(lo.grad(y), ka), constraint)
         if not np.isfinite(x).all():
-            raise ValueError(
-                f"the image overflows at step {step}; use a smaller --lr or fewer --steps"
-            )
+            raise Overflow(f"the image overflows at step {step}", step, "image")
         yield Step(step, value, x)
 
 

@@ -7,8 +7,8 @@ image allocates. This module only gathers the engine's parts, one job each:
 - :mod:`sobelcli.engine.strips`: strips and threads (``run_strips``, the shared thread pool, and
   the tunables ``STRIP_BYTES``, ``MIN_STRIP_ROWS``, ``THREAD_MIN_PIXELS``: patch them there);
 - :mod:`sobelcli.engine.cost`: the cost model of :func:`sobelcli.core.correlate.choose_method`;
-- :mod:`sobelcli.engine.slices`: direct and separable correlation by shifted slices;
-- :mod:`sobelcli.engine.rank1`: exact rank-1 factoring of a kernel;
+- :mod:`sobelcli.engine.slices`: direct and separable correlation by shifted slices, and the
+  exact rank-1 factoring that picks the separable path;
 - :mod:`sobelcli.engine.fft`: correlation through numpy.fft;
 - :mod:`sobelcli.engine.sobel`: the fused 3 x 3 derivative pair and its magnitude.
 """
@@ -29,17 +29,18 @@ from sobelcli.engine.cost import (
     tap_cost,
 )
 from sobelcli.engine.fft import FFT_COMPLEX, fft_shape, fft_valid, next_fast_len
-from sobelcli.engine.rank1 import rank1_factors
-from sobelcli.engine.slices import direct, separable
+from sobelcli.engine.slices import direct, rank1_factors, separable
 from sobelcli.engine.sobel import gradient_magnitude, gradient_pair
 from sobelcli.engine.strips import (
     Array,
     Buffers,
-    _threads,
+    cpu_count,
     run_strips,
     scale_rows,
+    set_threads,
     strip_rows,
     thread_count,
+    threads,
 )
 
 __all__ = [
@@ -53,7 +54,7 @@ __all__ = [
     "QUICK_NS",
     "Array",
     "Buffers",
-    "_threads",
+    "cpu_count",
     "direct",
     "direct_cost",
     "fft_cost",
@@ -65,9 +66,11 @@ __all__ = [
     "rank1_factors",
     "run_strips",
     "scale_rows",
+    "set_threads",
     "separable",
     "separable_cost",
     "strip_rows",
     "tap_cost",
     "thread_count",
+    "threads",
 ]

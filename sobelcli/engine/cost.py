@@ -12,7 +12,7 @@ from sobelcli.engine import strips as _strips
 from sobelcli.engine.fft import fft_shape
 
 #: The cost model of :func:`sobelcli.core.correlate.choose_method`, in nanoseconds, measured on the
-#: 2-core Zen 4 of BENCHMARKS.md with one thread (``SOBELCLI_THREADS=1``; every path is
+#: 2-core Zen 4 of BENCHMARKS.md with one thread (``set_threads(1)``; every path is
 #: threaded alike): one ufunc pass over one output pixel, by dtype ...
 PASS_NS: dict[str, float] = {"float32": 0.25, "float64": 0.45}
 #: ... one ufunc call made from Python ...

@@ -33,11 +33,31 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def _threads() -> int:
-    env = os.environ.get("SOBELCLI_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
+_thread_limit: int | None = None
+
+
+def cpu_count() -> int:
+    """The number of cores this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+def set_threads(n: int | None) -> None:
+    """Use at most ``n`` threads per call from now on; None goes back to one per core.
+
+    A batch worker sets its share of the cores here, so that two workers do not each start a
+    thread per core.
+    """
+    global _thread_limit
+    if n is not None and n < 1:
+        raise ValueError(f"thread count must be at least 1, got {n}")
+    _thread_limit = n
+
+
+def threads() -> int:
+    """Threads a call may use: the limit of :func:`set_threads`, else one per core."""
+    return _thread_limit or cpu_count()
 
 
 def _forget_pool() -> None:
@@ -93,7 +113,7 @@ def thread_count(pixels: int, blocks: int) -> int:
     """Threads for a job of ``pixels`` output pixels that splits into at most ``blocks``."""
     if pixels < THREAD_MIN_PIXELS:
         return 1
-    return max(1, min(_threads(), blocks))
+    return max(1, min(threads(), blocks))
 
 
 def run_strips(

@@ -15,16 +15,23 @@ __all__ = ["ImageError", "atomic_write", "check_writable", "make_folder"]
 
 
 class ImageError(ValueError):
-    """A file that cannot be read or written; ``str()`` is one line naming the file."""
+    """A file that cannot be read or written; ``str()`` is one line naming the file.
 
-    def __init__(self, source: str | os.PathLike[str], problem: str) -> None:
+    ``setting`` names the reader's parameter that the problem is about (``max_pixels``,
+    ``channel``), so that a caller can say how to change it.
+    """
+
+    def __init__(
+        self, source: str | os.PathLike[str], problem: str, setting: str | None = None
+    ) -> None:
         self.source = str(source)
         self.problem = problem
+        self.setting = setting
         super().__init__(f"{self.source}: {problem}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Rebuilt from (source, problem), so it crosses a process pool intact.
-        return (type(self), (self.source, self.problem))
+        # Rebuilt from its arguments, so it crosses a process pool intact.
+        return (type(self), (self.source, self.problem, self.setting))
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:

@@ -56,7 +56,9 @@ def _read_limited(fh: Any, path: str | os.PathLike[str], limit: int | None) -> b
     if info is not None and stat.S_ISREG(info.st_mode):
         if info.st_size > limit:
             raise ImageError(
-                path, f"file of {info.st_size:,} bytes is larger than any image within --max-pixels"
+                path,
+                f"file of {info.st_size:,} bytes is larger than any image within the pixel limit",
+                "max_pixels",
             )
         return fh.read()  # type: ignore[no-any-return]
     chunks, total = [], 0
@@ -68,7 +70,9 @@ def _read_limited(fh: Any, path: str | os.PathLike[str], limit: int | None) -> b
         total += len(chunk)
     if total > limit:
         raise ImageError(
-            path, f"more than {limit:,} bytes: larger than any image within --max-pixels"
+            path,
+            f"more than {limit:,} bytes: larger than any image within the pixel limit",
+            "max_pixels",
         )
     return b"".join(chunks)
 
@@ -107,6 +111,7 @@ def _check_size(source: str, shape: tuple[int, ...], max_pixels: int | None) -> 
             source,
             f"image is {shape[1]} x {shape[0]} = {pixels:,} pixels, over the limit of "
             f"{max_pixels:,}",
+            "max_pixels",
         )
 
 
@@ -227,7 +232,9 @@ def _to_grey(source: str, arr: NDArray[Any], channel: int | None) -> NDArray[Any
         n = arr.shape[2]
         if channel is not None:
             if not 0 <= channel < n:
-                raise ImageError(source, f"has {n} channel(s); --channel must be 0 to {n - 1}")
+                raise ImageError(
+                    source, f"has {n} channel(s); the channel must be 0 to {n - 1}", "channel"
+                )
             return arr[:, :, channel]
         if n < 3:
             return arr[:, :, 0]
@@ -238,7 +245,7 @@ def _to_grey(source: str, arr: NDArray[Any], channel: int | None) -> NDArray[Any
             f"array of shape {arr.shape} is not an image; expected (H, W) or (H, W, C) with C <= 4",
         )
     if channel not in (None, 0):
-        raise ImageError(source, f"is a grey image; --channel {channel} does not exist")
+        raise ImageError(source, f"is a grey image; channel {channel} does not exist", "channel")
     return arr
 
 
@@ -269,7 +276,6 @@ def read_image(
     channel: int | None = None,
     dtype: type[np.floating[Any]] = np.float64,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    limit_option: str | None = None,
 ) -> LoadedImage:
     """Read an image file (or ``-`` for stdin) as a grey float array.
 
@@ -296,15 +302,10 @@ def read_image(
     source = "-" if str(path) == "-" else str(path)
     data = _read_bytes(path, _byte_limit(max_pixels))
     notes: list[str] = []
-    try:
-        if data.startswith(NPY_MAGIC):
-            arr, mode = _decode_npy(source, data, max_pixels), "npy"
-        else:
-            arr, mode, notes = _decode_picture(source, data, max_pixels)
-    except ImageError as exc:  # name the option that raises the limit, where there is one
-        if limit_option and "over the limit" in exc.problem:
-            raise ImageError(source, f"{exc.problem} (raise it with {limit_option})") from None
-        raise
+    if data.startswith(NPY_MAGIC):
+        arr, mode = _decode_npy(source, data, max_pixels), "npy"
+    else:
+        arr, mode, notes = _decode_picture(source, data, max_pixels)
     if arr.size == 0:
         raise ImageError(source, f"image is empty (shape {arr.shape})")
     grey = _scaled(source, _to_grey(source, arr, channel), dtype)

@@ -1,132 +1,128 @@
-"""Batches: many images through one command, in parallel processes, one result per input.
+"""Images through a command: one IMAGE or a batch, by one path, one result per input.
 
-The command's IMAGE arguments (files, folders, glob patterns) become :class:`Source` s;
-:func:`plan` gives each an output and sorts out those that cannot or need not run;
-:class:`Runner` calls the command's per-image work function on each :class:`Task`, in a
-process pool or, with one job, in this process; :func:`execute` reports every
-:class:`Result` as it comes (a line on stderr for a problem, a JSON line with ``--json``, a
-progress bar on a terminal) and a summary at the end, also when interrupted.
+A command hands :func:`run_images` its IMAGE arguments and its per-input work (a picklable
+:data:`Work`: a frozen dataclass of its options with ``__call__(task) -> Done``). One file
+runs here, in this process, and reports a line (or one JSON record); several files, a folder
+or a pattern make a batch: :func:`~.plan.make_plan` gives each input an output and sorts out those that
+cannot or need not run, :class:`Runner` calls the work on each :class:`Task` in a process
+pool, and :func:`execute` reports every :class:`Result` as it comes and a summary at the end.
 
-Nothing here computes or decodes: the work function, a top-level function of the command's
-module (so that it pickles by name), does. This module is what the commands call
-(:func:`run_command`) and gathers the batch's parts, one job each:
-
-- :mod:`sobelcli.cli.batch.types`: the records (:class:`Source`, :class:`Task`, :class:`Result`);
-- :mod:`sobelcli.cli.batch.inputs`: expanding files, folders and glob patterns;
-- :mod:`sobelcli.cli.batch.plan`: each input's output, and the conflicts;
-- :mod:`sobelcli.cli.batch.worker`: one task in a worker process, and its signal handling;
-- :mod:`sobelcli.cli.batch.pool`: the process pool, stopped cleanly on an interrupt;
-- :mod:`sobelcli.cli.batch.run`: reporting each result, the progress bar and the summary.
+- :mod:`.types`: the records (:class:`BatchOptions`, :class:`Source`, :class:`Task`,
+  :class:`Done`, :class:`Result`);
+- :mod:`.inputs`: expanding files, folders and glob patterns;
+- :mod:`.plan`: each input's output, and the conflicts;
+- :mod:`.worker`: one task in a worker process, and its signal handling;
+- :mod:`.pool`: the process pool, stopped cleanly on an interrupt;
+- :mod:`.run`: running a planned batch, its progress bar and summary.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
-from sobelcli.cli.batch.inputs import GLOB_CHARS, IMAGE_SUFFIXES, expand, is_batch, is_pattern
-from sobelcli.cli.batch.plan import EXISTING, output_for, plan
-from sobelcli.cli.batch.pool import Runner, default_jobs
-from sobelcli.cli.batch.run import Tally, execute
-from sobelcli.cli.batch.types import Result, Source, Task, Work
-from sobelcli.cli.batch.worker import STOP_SIGNALS, attempt, error_message
+from sobelcli.cli.batch.inputs import expand, is_batch
+from sobelcli.cli.batch.plan import make_plan
+from sobelcli.cli.batch.pool import default_jobs
+from sobelcli.cli.batch.run import execute
+from sobelcli.cli.batch.types import BatchOptions, Done, Result, Task, Work
+from sobelcli.cli.batch.worker import attempt
+from sobelcli.names import FORMAT_SUFFIX, OUTPUT_SUFFIXES
 
-__all__ = [
-    "EXISTING",
-    "FORMAT_SUFFIXES",
-    "GLOB_CHARS",
-    "IMAGE_SUFFIXES",
-    "STOP_SIGNALS",
-    "Result",
-    "Runner",
-    "Source",
-    "Tally",
-    "Task",
-    "Work",
-    "attempt",
-    "default_jobs",
-    "error_message",
-    "execute",
-    "expand",
-    "is_batch",
-    "is_pattern",
-    "output_for",
-    "plan",
-    "run_command",
-    "run_single",
-    "skipped_single",
-]
-
-#: Output extension of each ``--format``.
-FORMAT_SUFFIXES = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
+__all__ = ["BatchOptions", "Done", "Result", "Task", "Work", "run_images"]
 
 
-def skipped_single(image: str, target: str, as_json: bool, quiet: bool) -> bool:
-    """For a single IMAGE with --skip-existing: report and return True when ``target`` exists."""
-    if target in ("", "-") or not os.path.lexists(target):
-        return False
-    from sobelcli.cli import report
-
-    report.info(f"skipped: {image}: {target} exists", quiet)
-    if as_json:
-        report.emit_json(Result(image, target, "skipped").record())
-    return True
-
-
-def run_single(work: Work, task: Task, as_json: bool) -> dict[str, Any]:
-    """Run one IMAGE's work in this process; on failure print its JSON error line, then raise.
-
-    So ``--json`` accounts for a single IMAGE as it does for each input of a batch.
-    """
-    try:
-        return work(task)
-    except ValueError as exc:  # ImageError too; the command's error boundary reports it
-        if as_json:
-            from sobelcli.cli import report
-
-            report.emit_json(Result(task.source, task.output, "error", str(exc)).record())
-        raise
-
-
-def run_command(
+def run_images(
     name: str,
-    args: Sequence[str],
-    work: Work,
-    options: dict[str, Any],
-    *,
+    images: Sequence[str],
     output: str | None,
+    work: Work,
+    batch: BatchOptions,
+    *,
     suffix: str,
-    fmt: str,
-    recursive: bool,
-    jobs: int | None,
-    fail_fast: bool,
-    existing: str,
     as_json: bool,
     quiet: bool,
+    protected: Sequence[str] = (),
+    describe: Callable[[Result], str] | None = None,
 ) -> None:
-    """What ``edges`` and ``grad-input`` do with a batch; exits 1 when an input failed."""
-    if "-" in args:
+    """Run ``work`` on each image; exit 1 (``click.exceptions.Exit``) when an input failed.
+
+    Parameters
+    ----------
+    name : str
+        The command, for the progress bar and the summary.
+    images : sequence of str
+        The IMAGE arguments: files, folders, patterns, or ``-``.
+    output : str or None
+        ``-o``: a file (or ``-``) for one IMAGE, a folder for a batch.
+    work : Work
+    batch : BatchOptions
+    suffix : str
+        Added to an input's stem to name its output (``_edges``).
+    protected : sequence of str
+        Other files the command reads (a kernel): no output may replace them.
+    describe : callable, optional
+        The "wrote ..." line of one IMAGE's result.
+    """
+    if is_batch(images, output):
+        _run_batch(name, images, output, work, batch, suffix, as_json, quiet, protected)
+        return
+    from sobelcli.cli import report
+    from sobelcli.cli.options import check_output, default_output, format_of
+
+    image = images[0]
+    target = output or default_output(image, suffix, FORMAT_SUFFIX[batch.fmt or "png"])
+    if as_json and target == "-":
+        raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
+    format_of(target, batch.fmt)
+    check_output(target, [image, *protected])
+    if batch.existing == "skip" and target != "-" and os.path.lexists(target):
+        report.info(f"skipped: {image}: {target} exists", quiet)
+        if as_json:
+            report.emit_json(Result(image, target, "skipped").record())
+        return
+    result = attempt(work, Task(image, target), reraise=True)
+    if result.status == "error":
+        if as_json:
+            report.emit_json(result.record())
+        raise click.ClickException(result.error or "failed")
+    for note in result.notes:
+        report.info(f"{image}: {note}", quiet)
+    for text in result.warnings:
+        report.warn(text)
+    if as_json:
+        report.emit_json(result.record())
+    if target != "-" and describe is not None:
+        report.info(describe(result), quiet)
+
+
+def _run_batch(
+    name: str,
+    images: Sequence[str],
+    output: str | None,
+    work: Work,
+    batch: BatchOptions,
+    suffix: str,
+    as_json: bool,
+    quiet: bool,
+    protected: Sequence[str],
+) -> None:
+    if "-" in images:
         raise click.UsageError("'-' (stdin) takes a single IMAGE, not a batch")
     out_dir = _output_folder(output)
-    sources, problems = expand(args, recursive)
-    tasks, decided = plan(
-        sources, out_dir, suffix, FORMAT_SUFFIXES[fmt], existing, {**options, "make_folder": True}
-    )
-    if out_dir is not None and tasks:
-        from sobelcli.io import make_folder
-
-        make_folder(out_dir)
+    sources, problems = expand(images, batch.recursive)
+    ext = FORMAT_SUFFIX[batch.fmt or "png"]
+    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected)
     tally = execute(
         name,
         tasks,
         [*problems, *decided],
         work,
-        jobs=jobs or default_jobs(),
-        fail_fast=fail_fast,
+        jobs=batch.jobs or default_jobs(),
+        fail_fast=batch.fail_fast,
         as_json=as_json,
         quiet=quiet,
     )
@@ -145,12 +141,7 @@ def _output_folder(output: str | None) -> str | None:
         raise click.BadParameter(
             f"{output!r} is a file; with several inputs -o names a folder", param_hint="-o"
         )
-    if not os.path.isdir(output) and Path(output).suffix.lower() in {
-        ".png",
-        ".npy",
-        ".tif",
-        ".tiff",
-    }:
+    if not os.path.isdir(output) and Path(output).suffix.lower() in OUTPUT_SUFFIXES:
         raise click.BadParameter(
             f"{output!r} looks like a file; with several inputs -o names "
             "a folder (created if missing)",

@@ -23,10 +23,10 @@ from sobelcli.cli.batch.worker import (
 
 
 def default_jobs() -> int:
-    """The number of cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+    """The number of cores this process may use: one worker each."""
+    from sobelcli.engine import cpu_count
+
+    return cpu_count()
 
 
 class Runner:
@@ -60,7 +60,7 @@ class Runner:
         workers = min(self.jobs, len(self._tasks))
         if workers < 2:
             return
-        threads = None if os.environ.get("SOBELCLI_THREADS") else max(1, default_jobs() // workers)
+        threads = max(1, default_jobs() // workers)
         with _signals_blocked():  # the workers start with them blocked, until their handlers
             self._pool = ProcessPoolExecutor(
                 workers, mp_context=_context(), initializer=_init_worker, initargs=(threads,)

@@ -1,10 +1,28 @@
-"""The records a batch passes between its stages: a source, a task, a result."""
+"""The records a batch passes between its stages: options, a source, a task, a result."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+#: What to do with an output that exists already.
+EXISTING = ("error", "skip", "overwrite")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The batch options of a command (``--recursive``, ``--jobs`` ...), parsed once.
+
+    ``existing`` is one of :data:`EXISTING`; ``fmt`` is the ``--format`` of the outputs that
+    sobelcli names (None: png); ``jobs`` None means one process per core.
+    """
+
+    recursive: bool = False
+    jobs: int | None = None
+    fail_fast: bool = False
+    existing: str = "error"
+    fmt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -18,11 +36,30 @@ class Source:
 
 @dataclass(frozen=True)
 class Task:
-    """What a work function gets: the input, the output, and the command's options."""
+    """One input and its output; ``make_folder`` creates the output's folder first."""
 
     source: str
     output: str
-    options: dict[str, Any] = field(default_factory=dict)
+    make_folder: bool = False
+
+
+@dataclass
+class Done:
+    """What a work function reports of one input it wrote.
+
+    ``figures`` are extra keys of the input's JSON line (``L``, ``min`` ...); ``notes`` and
+    ``warnings`` are lines for stderr.
+    """
+
+    shape: list[int]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+#: The per-input work of a command: a picklable callable (a frozen dataclass of the command's
+#: options, defined at module level) that reads ``task.source`` and writes ``task.output``.
+Work = Callable[[Task], Done]
 
 
 @dataclass
@@ -50,6 +87,3 @@ class Result:
             "seconds": round(self.seconds, 4),
             **self.extra,
         }
-
-
-Work = Callable[[Task], dict[str, Any]]

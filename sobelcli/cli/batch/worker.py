@@ -14,17 +14,29 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
 from sobelcli.cli.batch.types import Result, Task, Work
+from sobelcli.cli.main import one_line, quiet_unraisable
 
 
-def attempt(work: Work, task: Task) -> Result:
-    """Run ``work`` on one task; an ordinary exception becomes an error result."""
+def attempt(work: Work, task: Task, reraise: bool = False) -> Result:
+    """Run ``work`` on one task; an ordinary exception becomes an error result.
+
+    With ``reraise`` (one IMAGE, in this process) only the input's own problems (ValueError,
+    OSError, MemoryError) become a result; anything else, and a closed stdout, goes on to the
+    command's error boundary.
+    """
     start = time.perf_counter()
     try:
-        info = dict(work(task))
+        if task.make_folder:
+            from sobelcli.io import make_folder
+
+            make_folder(os.path.dirname(task.output) or ".")
+        done = work(task)
     except Exception as exc:  # noqa: BLE001 - every failure is this input's, in one line
+        own = isinstance(exc, (ValueError, OSError, MemoryError))
+        if reraise and (isinstance(exc, BrokenPipeError) or not own):
+            raise
         return Result(
             task.source,
             task.output,
@@ -37,11 +49,11 @@ def attempt(work: Work, task: Task) -> Result:
         task.output,
         "ok",
         None,
-        info.pop("shape", None),
+        done.shape,
         time.perf_counter() - start,
-        info.pop("notes", []),
-        info.pop("warnings", []),
-        info,
+        done.notes,
+        done.warnings,
+        done.figures,
     )
 
 
@@ -49,7 +61,7 @@ def error_message(source: str, exc: BaseException) -> str:
     """One line naming the input; ImageError messages already name their file."""
     from sobelcli.io import ImageError
 
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = one_line(exc)
     if isinstance(exc, ImageError):
         return text
     if isinstance(exc, MemoryError):
@@ -87,19 +99,16 @@ def _init_worker(threads: int | None) -> None:
     signal.signal(signal.SIGTERM, _on_stop)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    if threads is not None:
-        os.environ["SOBELCLI_THREADS"] = str(threads)
+    from sobelcli.engine import set_threads
+
+    set_threads(threads)
 
 
 def _on_stop(signum: int, frame: FrameType | None) -> None:
     _worker_state["stopping"] = True
-    sys.unraisablehook = _quiet_unraisable  # objects cut off half-built complain from __del__
+    sys.unraisablehook = quiet_unraisable  # objects cut off half-built complain from __del__
     if _worker_state["busy"]:
         raise _Stop
-
-
-def _quiet_unraisable(unraisable: Any) -> None:
-    """Say nothing about errors in ``__del__`` once stopping."""
 
 
 def _attempt_in_worker(work: Work, task: Task) -> Result:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from sobelcli.cli.options import (
     FiniteFloatRange,
+    ImageOptions,
     batch_options,
     bits_option,
-    check_output,
-    default_output,
-    format_of,
     image_options,
     json_option,
     quiet_option,
@@ -22,7 +19,7 @@ from sobelcli.cli.options import (
 from sobelcli.names import OPERATORS, OUTPUT_KINDS, PAD_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sobelcli.cli.batch import Task
+    from sobelcli.cli.batch import BatchOptions, Done, Result, Task
 
 
 @click.command(
@@ -106,10 +103,8 @@ def command(
     threshold: float | None,
     bits: str,
     compress: int,
-    batch: dict[str, Any],
-    fmt_name: str | None,
-    channel: int | None,
-    max_pixels: int,
+    batch: BatchOptions,
+    read: ImageOptions,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -128,114 +123,74 @@ def command(
     """
     if threshold is not None and not normalize:
         raise click.UsageError("--threshold compares with the normalised map; drop --no-normalize")
-    options = {
-        "operator": operator,
-        "kind": kind,
-        "pad": pad,
-        "normalize": normalize,
-        "threshold": threshold,
-        "bits": int(bits),
-        "compress": compress,
-        "channel": channel,
-        "max_pixels": max_pixels,
-    }
-    from sobelcli.cli import batch as batches
+    job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read)
+    from sobelcli.cli.batch import run_images
 
-    if batches.is_batch(images, output):
-        fmt = fmt_name or "png"
-        batches.run_command(
-            "edges",
-            images,
-            edge_file,
-            options,
-            output=output,
-            suffix="_edges",
-            fmt=fmt,
-            as_json=as_json,
-            quiet=quiet,
-            **batch,
-        )
-        return
-    _single(images[0], output, fmt_name, options, batch["existing"] == "skip", as_json, quiet)
-
-
-def _single(
-    image: str,
-    output: str | None,
-    fmt_name: str | None,
-    options: dict[str, Any],
-    skip: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """One IMAGE to one output file, as sobelcli has always done."""
-    from sobelcli.cli import report
-    from sobelcli.cli.batch import FORMAT_SUFFIXES, Result, Task, run_single, skipped_single
-
-    target = output or default_output(image, "_edges", FORMAT_SUFFIXES[fmt_name or "png"])
-    if as_json and target == "-":
-        raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
-    format_of(target, fmt_name)
-    check_output(target, [image])
-    if skip and skipped_single(image, target, as_json, quiet):
-        return
-    start = time.perf_counter()
-    info = run_single(edge_file, Task(image, target, options), as_json)
-    for note in info["notes"]:
-        report.info(f"{image}: {note}", quiet)
-    for text in info["warnings"]:
-        report.warn(text)
-    shape = info["shape"]
-    if as_json:
-        report.emit_json(
-            Result(image, target, "ok", None, shape, time.perf_counter() - start).record()
-        )
-    if target != "-":
-        o = options
-        what = f"{o['operator']} {o['kind']}" + (
-            f" >= {o['threshold']}" if o["threshold"] is not None else ""
-        )
-        report.info(f"wrote {target} ({shape[0]} x {shape[1]} pixels, H x W; {what})", quiet)
-
-
-def edge_file(task: Task) -> dict[str, Any]:
-    """Read ``task.source``, write its edge map to ``task.output``: the per-image work.
-
-    Returns
-    -------
-    dict
-        ``shape`` of the map, ``notes`` on the input, ``warnings`` on the output.
-    """
-    import numpy as np
-
-    from sobelcli import io as sio
-    from sobelcli.core.edges import edge_map
-
-    o = task.options
-    fmt = sio.output_format(task.output)
-    loaded = sio.read_image(
-        task.source,
-        channel=o["channel"],
-        max_pixels=o["max_pixels"],
-        limit_option="--max-pixels",
-        dtype=np.float64 if fmt == "npy" else np.float32,
+    run_images(
+        "edges",
+        images,
+        output,
+        job,
+        batch,
+        suffix="_edges",
+        as_json=as_json,
+        quiet=quiet,
+        describe=job.describe,
     )
-    notes, pixels = loaded.notes, loaded.pixels
-    del loaded  # let the input go before the output is encoded: peak memory
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            result = edge_map(pixels, o["kind"], o["operator"], o["normalize"], o["pad"])
-    except ValueError as exc:  # too small for the kernel or the pad mode: name the file
-        raise sio.ImageError(task.source, str(exc)) from None
-    del pixels
-    if not np.isfinite(result).all():
-        raise sio.ImageError(task.source, "values too large: the edge map overflows")
-    if o["threshold"] is not None:
-        result = (result >= o["threshold"]).astype(result.dtype)
-    warnings = []
-    if fmt == "png" and not o["normalize"] and float(result.max(initial=0.0)) > 1.0:
-        warnings.append("values above 1 are clipped in a PNG; write .npy to keep the raw values")
-    if o.get("make_folder"):
-        sio.make_folder(Path(task.output).parent)
-    sio.save_image(task.output, result, bits=o["bits"], compress=o["compress"])
-    return {"shape": list(result.shape), "notes": notes, "warnings": warnings}
+
+
+@dataclass(frozen=True)
+class EdgeJob:
+    """The edge map of one image file, written to another: the per-input work of ``edges``."""
+
+    operator: str = "sobel"
+    kind: str = "magnitude"
+    pad: str | None = None
+    normalize: bool = True
+    threshold: float | None = None
+    bits: int = 8
+    compress: int = 1
+    read: ImageOptions = ImageOptions()
+
+    def __call__(self, task: Task) -> Done:
+        """Read ``task.source``, write its edge map to ``task.output``."""
+        import numpy as np
+
+        from sobelcli import io as sio
+        from sobelcli.cli.batch import Done
+        from sobelcli.core.edges import edge_map
+
+        fmt = sio.output_format(task.output)
+        loaded = sio.read_image(
+            task.source,
+            channel=self.read.channel,
+            max_pixels=self.read.max_pixels,
+            dtype=np.float64 if fmt == "npy" else np.float32,
+        )
+        notes, pixels = loaded.notes, loaded.pixels
+        del loaded  # let the input go before the output is encoded: peak memory
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = edge_map(pixels, self.kind, self.operator, self.normalize, self.pad)  # type: ignore[arg-type]
+        except ValueError as exc:  # too small for the kernel or the pad mode: name the file
+            raise sio.ImageError(task.source, str(exc)) from None
+        del pixels
+        if not np.isfinite(result).all():
+            raise sio.ImageError(task.source, "values too large: the edge map overflows")
+        if self.threshold is not None:
+            result = (result >= self.threshold).astype(result.dtype)
+        warnings = []
+        if fmt == "png" and not self.normalize and float(result.max(initial=0.0)) > 1.0:
+            warnings.append(
+                "values above 1 are clipped in a PNG; write .npy to keep the raw values"
+            )
+        sio.save_image(task.output, result, bits=self.bits, compress=self.compress)
+        return Done(list(result.shape), notes, warnings)
+
+    def describe(self, result: Result) -> str:
+        """The line that reports one written map."""
+        h, w = result.shape or (0, 0)
+        what = f"{self.operator} {self.kind}"
+        if self.threshold is not None:
+            what += f" >= {self.threshold}"
+        return f"wrote {result.output} ({h} x {w} pixels, H x W; {what})"

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from sobelcli.cli.options import (
+    ImageOptions,
     batch_options,
     bits_option,
     check_output,
-    default_output,
-    format_of,
     image_options,
     json_option,
     kernel_option,
@@ -21,10 +20,7 @@ from sobelcli.cli.options import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    from numpy.typing import NDArray
-
-    from sobelcli.cli.batch import Task
+    from sobelcli.cli.batch import BatchOptions, Done, Result, Task
 
 
 @click.command(
@@ -69,10 +65,8 @@ def command(
     loss: str,
     wrt: str,
     bits: str,
-    batch: dict[str, Any],
-    fmt_name: str | None,
-    channel: int | None,
-    max_pixels: int,
+    batch: BatchOptions,
+    read: ImageOptions,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -87,187 +81,143 @@ def command(
     failed, --json lines with L, min and max, and a summary.
     """
     name, k = kernel
-    options = {
-        "kernel": k,
-        "kernel_name": name,
-        "loss": loss,
-        "bits": int(bits),
-        "channel": channel,
-        "max_pixels": max_pixels,
-    }
-    from sobelcli.cli import batch as batches
+    job = GradJob(k, name, loss, int(bits), read)
+    protected = [name] if name.lower().endswith(".npy") else []
+    if wrt == "kernel":
+        _kernel_gradient(images, output, job, protected, as_json, quiet)
+        return
+    from sobelcli.cli.batch import run_images
 
-    if batches.is_batch(images, output):
-        if wrt != "input":
-            raise click.UsageError("--wrt kernel takes a single IMAGE, not a batch")
-        fmt = fmt_name or "png"
-        batches.run_command(
-            "grad-input",
-            images,
-            grad_file,
-            options,
-            output=output,
-            suffix="_grad",
-            fmt=fmt,
-            as_json=as_json,
-            quiet=quiet,
-            **batch,
+    run_images(
+        "grad-input",
+        images,
+        output,
+        job,
+        batch,
+        suffix="_grad",
+        as_json=as_json,
+        quiet=quiet,
+        protected=protected,
+        describe=job.describe,
+    )
+
+
+@dataclass(frozen=True)
+class GradJob:
+    """dL/dX of one image file, written to another: the per-input work of ``grad-input``."""
+
+    kernel: Any
+    kernel_name: str = "sobel-x"
+    loss: str = "sumsq"
+    bits: int = 8
+    read: ImageOptions = ImageOptions()
+
+    def gradient(self, source: str, wrt: str) -> tuple[Any, dict[str, Any], list[str]]:
+        """dL/dX (``wrt="input"``) or dL/dK of an image file, its figures and notes."""
+        import numpy as np
+
+        from sobelcli import io as sio
+        from sobelcli.core.correlate import correlate2d, grad_input, grad_kernel
+        from sobelcli.core.losses import get_loss
+
+        loaded = sio.read_image(
+            source,
+            channel=self.read.channel,
+            max_pixels=self.read.max_pixels,
+            dtype=np.float64,
         )
-        return
-    target = _single_target(images[0], output, wrt, fmt_name, as_json)
-    if batch["existing"] == "skip" and batches.skipped_single(images[0], target, as_json, quiet):
-        return
-    _single(images[0], target, wrt, options, as_json, quiet)
+        x, k = loaded.pixels, self.kernel
+        if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+            raise sio.ImageError(
+                source, f"image of shape {x.shape} is smaller than the kernel {k.shape}"
+            )
+        lo = get_loss(self.loss)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = correlate2d(x, k)
+            grad = grad_input(lo.grad(y), k) if wrt == "input" else grad_kernel(x, lo.grad(y))
+            value = lo.value(y)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            raise sio.ImageError(source, "values too large: L or its gradient overflows")
+        figures = {
+            "wrt": wrt,
+            "kernel": self.kernel_name,
+            "loss": self.loss,
+            "L": float(value),
+            "min": float(grad.min()),
+            "max": float(grad.max()),
+        }
+        return grad, figures, loaded.notes
+
+    def __call__(self, task: Task) -> Done:
+        """Read ``task.source``, write dL/dX to ``task.output``."""
+        from sobelcli import io as sio
+        from sobelcli.cli.batch import Done
+
+        grad, figures, notes = self.gradient(task.source, "input")
+        fmt = sio.output_format(task.output)
+        span = float(grad.max() - grad.min())
+        shown = grad if fmt == "npy" else (grad - grad.min()) / (span if span > 0 else 1.0)
+        sio.save_image(task.output, shown, bits=self.bits)
+        return Done(list(grad.shape), notes, figures=figures)
+
+    def describe(self, result: Result) -> str:
+        """The line that reports one written gradient."""
+        from sobelcli.cli import report
+
+        h, w = result.shape or (0, 0)
+        f = result.extra
+        where = f", wrote {result.output}" if result.output not in (None, "", "-") else ""
+        return (
+            f"L = {report.fmt(f['L'])}; dL/d{'X' if f['wrt'] == 'input' else 'K'} "
+            f"{h} x {w} (H x W) in [{report.fmt(f['min'])}, {report.fmt(f['max'])}]{where}"
+        )
 
 
-def _single_target(
-    image: str, output: str | None, wrt: str, fmt_name: str | None, as_json: bool
-) -> str:
-    """The output file of one IMAGE, checked; "" for none (--wrt kernel without -o)."""
-    target = _target(image, output, wrt, fmt_name)
-    if as_json and target == "-":
-        raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
-    if target:
-        check_output(target, [image])
-    return target
+def _kernel_gradient(
+    images: tuple[str, ...],
+    output: str | None,
+    job: GradJob,
+    protected: list[str],
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """--wrt kernel: dL/dK of one IMAGE as a table on stderr, and a .npy or .json file."""
+    import json
+    import time
 
+    from sobelcli import io as sio
+    from sobelcli.cli import report
+    from sobelcli.cli.batch import Result
+    from sobelcli.cli.batch.inputs import is_batch
+    from sobelcli.core.losses import get_loss
 
-def _target(image: str, output: str | None, wrt: str, fmt_name: str | None) -> str:
-    from sobelcli.cli.batch import FORMAT_SUFFIXES
-
-    if wrt == "input":
-        target = output or default_output(image, "_grad", FORMAT_SUFFIXES[fmt_name or "png"])
-        format_of(target, fmt_name)
-        return target
-    target = output or ""
+    if is_batch(images, output):
+        raise click.UsageError("--wrt kernel takes a single IMAGE, not a batch")
+    image, target = images[0], output or ""
     if target and not target.lower().endswith((".npy", ".json")):
         raise click.BadParameter("with --wrt kernel, write .npy or .json", param_hint="-o")
-    return target
-
-
-def _single(
-    image: str, target: str, wrt: str, options: dict[str, Any], as_json: bool, quiet: bool
-) -> None:
-    """One IMAGE: dL/dX to an image file, or dL/dK as a table (and .npy or .json)."""
-    from sobelcli.cli import report
-    from sobelcli.cli.batch import Task, run_single
-
-    if wrt == "input":
-        info = run_single(grad_file, Task(image, target, options), as_json)
-        for note in info["notes"]:
-            report.info(f"{image}: {note}", quiet)
-        summary = {
-            "input": image,
-            "output": target,
-            "wrt": wrt,
-            "kernel": options["kernel_name"],
-            "loss": options["loss"],
-            "L": info["L"],
-            "shape": info["shape"],
-            "min": info["min"],
-            "max": info["max"],
-        }
-    else:
-        summary = _kernel_gradient(image, target, options)
-    if as_json:
-        report.emit_json(summary)
-    h, w = summary["shape"]
-    where = f", wrote {target}" if target and target != "-" else ""
-    report.info(
-        f"L = {report.fmt(summary['L'])}; dL/d{'X' if wrt == 'input' else 'K'} "
-        f"{h} x {w} (H x W) in [{report.fmt(summary['min'])}, "
-        f"{report.fmt(summary['max'])}]{where}",
-        quiet,
-    )
-
-
-def _gradient(
-    image: str, options: dict[str, Any], wrt: str
-) -> tuple[Any, dict[str, Any], list[str]]:
-    """dL/dX or dL/dK of an image file, its figures (L, shape, min, max) and notes."""
-    import numpy as np
-
-    from sobelcli import io as sio
-    from sobelcli.core.correlate import correlate2d, grad_input, grad_kernel
-    from sobelcli.core.losses import get_loss
-
-    loaded = sio.read_image(
-        image,
-        channel=options["channel"],
-        max_pixels=options["max_pixels"],
-        dtype=np.float64,
-        limit_option="--max-pixels",
-    )
-    x, k = loaded.pixels, options["kernel"]
-    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
-        raise sio.ImageError(
-            image, f"image of shape {x.shape} is smaller than the kernel {k.shape}"
-        )
-    lo = get_loss(options["loss"])
-    with np.errstate(over="ignore", invalid="ignore"):
-        y = correlate2d(x, k)
-        grad = grad_input(lo.grad(y), k) if wrt == "input" else grad_kernel(x, lo.grad(y))
-        value = lo.value(y)
-    if not (np.isfinite(value) and np.isfinite(grad).all()):
-        raise sio.ImageError(image, "values too large: L or its gradient overflows")
-    figures = {
-        "L": value,
-        "shape": list(grad.shape),
-        "min": float(grad.min()),
-        "max": float(grad.max()),
-    }
-    return grad, figures, loaded.notes
-
-
-def grad_file(task: Task) -> dict[str, Any]:
-    """Write dL/dX of ``task.source`` to ``task.output``: the per-image work of a batch.
-
-    Returns
-    -------
-    dict
-        ``shape``, ``L``, ``min`` and ``max`` of dL/dX, and ``notes`` on the input.
-    """
-    from sobelcli import io as sio
-
-    grad, figures, notes = _gradient(task.source, task.options, "input")
-    fmt = sio.output_format(task.output)
-    span = float(grad.max() - grad.min())
-    shown = grad if fmt == "npy" else (grad - grad.min()) / (span if span > 0 else 1.0)
-    if task.options.get("make_folder"):
-        sio.make_folder(Path(task.output).parent)
-    sio.save_image(task.output, shown, bits=task.options["bits"])
-    return {**figures, "notes": notes}
-
-
-def _kernel_gradient(image: str, target: str, options: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    from sobelcli import io as sio
-    from sobelcli.cli import report
-    from sobelcli.core.losses import get_loss
-
-    grad, figures, _ = _gradient(image, options, "kernel")
-    summary = {
-        "input": image,
-        "output": target or None,
-        "wrt": "kernel",
-        "kernel": options["kernel_name"],
-        "loss": options["loss"],
-        **figures,
-        "grad": grad.tolist(),
-    }
+    if target:
+        check_output(target, [image, *protected])
+    start = time.perf_counter()
+    try:
+        grad, figures, _ = job.gradient(image, "kernel")
+    except ValueError as exc:
+        if as_json:
+            report.emit_json(Result(image, target or None, "error", str(exc)).record())
+        raise
     report.table(
-        f"dL/dK for {get_loss(options['loss']).formula}, K = {options['kernel_name']}",
+        f"dL/dK for {get_loss(job.loss).formula}, K = {job.kernel_name}",
         ["", *map(str, range(grad.shape[1]))],
-        [[str(i), *(report.fmt(v) for v in row)] for i, row in enumerate(_rows(grad))],
+        [[str(i), *(report.fmt(v) for v in row)] for i, row in enumerate(grad.tolist())],
         justify=["right"] * (grad.shape[1] + 1),
     )
+    result = Result(image, target or None, "ok", None, list(grad.shape), extra=figures)
+    result.seconds = time.perf_counter() - start
+    record = {**result.record(), "grad": grad.tolist()}
     if target.lower().endswith(".json"):
-        sio.atomic_write(target, (json.dumps(summary, indent=2) + "\n").encode())
+        sio.atomic_write(target, (json.dumps(record, indent=2) + "\n").encode())
     elif target:
         sio.atomic_write(target, sio.encode(grad, "npy"))
-    return summary
-
-
-def _rows(grad: NDArray[np.floating]) -> list[list[float]]:
-    return grad.tolist()  # type: ignore[no-any-return]
+    if as_json:
+        report.emit_json(record)
+    report.info(job.describe(result), quiet)

@@ -8,6 +8,7 @@ import click
 
 from sobelcli.cli.options import (
     FiniteFloatRange,
+    ImageOptions,
     image_options,
     json_option,
     kernel_option,
@@ -106,8 +107,7 @@ def command(
     eps: float,
     rtol: float,
     atol: float,
-    channel: int | None,
-    max_pixels: int,
+    read: ImageOptions,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -139,10 +139,9 @@ def command(
     try:
         x = sio.load_image(
             image,
-            channel=channel,
-            max_pixels=max_pixels,
+            channel=read.channel,
+            max_pixels=read.max_pixels,
             dtype=np.float64,
-            limit_option="--max-pixels",
         )
     except sio.ImageError as exc:  # a CI gate reading --json still gets a verdict
         if as_json:

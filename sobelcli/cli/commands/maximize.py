@@ -153,9 +153,9 @@ def command(
     from rich.progress import TaskID
 
     from sobelcli import io as sio
-    from sobelcli.io.png import encode_png
     from sobelcli.cli import report
     from sobelcli.core.maximize import ascend, random_start, top_singular_value
+    from sobelcli.io.png import encode_png
 
     x0 = sio.load_image(init, dtype=np.float64) if init else random_start(size, seed)
     if k.shape[0] > x0.shape[0] or k.shape[1] > x0.shape[1]:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sobelcli.cli.main import COMMANDS, cli
 
-from . import readme_help
+from tests import readme_help
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sobelcli"
 CORE = {

@@ -14,7 +14,7 @@ from sobelcli.cli.commands.predict import command as predict
 from sobelcli.cli.commands.train import command as train
 from sobelcli.nn import evaluate, fit, lab_cnn, load_mnist, load_model, split_validation
 
-SLICE = Path(__file__).parent / "data" / "mnist-small"
+SLICE = Path(__file__).resolve().parent.parent / "data" / "mnist-small"
 EPOCHS = 4
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from sobelcli import __version__
 
-from .conftest import SAMPLES
+from tests.conftest import SAMPLES
 
 SCRIPT = shutil.which("sobelcli", path=str(Path(sys.executable).parent)) or shutil.which("sobelcli")
 pytestmark = pytest.mark.skipif(SCRIPT is None, reason="the sobelcli script is not installed")

@@ -18,6 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from sobelcli.cli import batch
+from sobelcli.cli.batch import inputs, pool, types
+from sobelcli.cli.batch import plan as batch_plan
 from sobelcli.cli.main import cli
 from sobelcli.io import ImageError
 
@@ -376,21 +378,21 @@ def test_is_batch_and_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)
     png(tmp_path / "a.png")
     png(tmp_path / "weird[1].png")
-    assert not batch.is_batch(["a.png"]) and not batch.is_batch(["-"])
-    assert not batch.is_batch(["weird[1].png"])  # exists literally: a file, not a pattern
-    assert not batch.is_batch(["missing.png"])
+    assert not inputs.is_batch(["a.png"]) and not inputs.is_batch(["-"])
+    assert not inputs.is_batch(["weird[1].png"])  # exists literally: a file, not a pattern
+    assert not inputs.is_batch(["missing.png"])
     assert (
-        batch.is_batch(["*.png"]) and batch.is_batch(["."]) and batch.is_batch(["a.png", "a.png"])
+        inputs.is_batch(["*.png"]) and inputs.is_batch(["."]) and inputs.is_batch(["a.png", "a.png"])
     )
-    sources, problems = batch.expand(["*.png", "nothing*.gif"])
+    sources, problems = inputs.expand(["*.png", "nothing*.gif"])
     assert [s.path for s in sources] == ["a.png", "weird[1].png"] and len(problems) == 1
 
 
 def test_plan_names_outputs(tmp_path: Path) -> None:
-    sources = [batch.Source(str(tmp_path / "in" / "x" / "p.png"), "x/p.png", True)]
-    tasks, decided = batch.plan(sources, str(tmp_path / "out"), "_edges", ".npy")
+    sources = [types.Source(str(tmp_path / "in" / "x" / "p.png"), "x/p.png", True)]
+    tasks, decided = batch_plan.make_plan(sources, str(tmp_path / "out"), "_edges", ".npy")
     assert decided == [] and tasks[0].output == str(tmp_path / "out" / "x" / "p_edges.npy")
-    tasks, _ = batch.plan(sources, None, "_grad", ".png")
+    tasks, _ = batch_plan.make_plan(sources, None, "_grad", ".png")
     assert tasks[0].output == str(tmp_path / "in" / "x" / "p_grad.png")
 
 
@@ -424,18 +426,18 @@ def test_one_file_into_an_output_folder(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "a_edges.png").exists()
     assert run("grad-input", str(a), "-o", str(tmp_path / "new") + "/").exit_code == 0
     assert (tmp_path / "new" / "a_grad.png").exists()
-    assert batch.is_batch([str(a)], str(tmp_path / "out")) and not batch.is_batch([str(a)], "x.png")
+    assert inputs.is_batch([str(a)], str(tmp_path / "out")) and not inputs.is_batch([str(a)], "x.png")
 
 
-def crash_on_b(task: batch.Task) -> dict:
+def crash_on_b(task: types.Task) -> types.Done:
     if "b" in Path(task.source).name:
         os._exit(3)  # as the out-of-memory killer would end a worker
-    return {"shape": [1, 1]}
+    return types.Done([1, 1])
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    tasks = [batch.Task(str(tmp_path / f"{n}.png"), str(tmp_path / f"{n}_o.png")) for n in "ab"]
-    with batch.Runner(crash_on_b, jobs=2) as runner:
+    tasks = [types.Task(str(tmp_path / f"{n}.png"), str(tmp_path / f"{n}_o.png")) for n in "ab"]
+    with pool.Runner(crash_on_b, jobs=2) as runner:
         runner.start(tasks)
         results = {Path(r.input).name: r for r in runner.results()}
     assert results["b.png"].status == "error"

@@ -27,7 +27,7 @@ from sobelcli.engine import strips as _strips
 
 VALUES = st.floats(-8, 8, allow_nan=False, allow_infinity=False, width=32)
 
-#: name -> (STRIP_BYTES, MIN_STRIP_ROWS, THREAD_MIN_PIXELS, SOBELCLI_THREADS)
+#: name -> (STRIP_BYTES, MIN_STRIP_ROWS, THREAD_MIN_PIXELS, thread limit)
 CONFIGS = {
     "one-strip": (1 << 30, 4, 1 << 40, "1"),
     "strips": (1, 1, 1 << 40, "1"),
@@ -43,7 +43,7 @@ def config(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     monkeypatch.setattr(_strips, "STRIP_BYTES", strip)
     monkeypatch.setattr(_strips, "MIN_STRIP_ROWS", min_rows)
     monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", min_pixels)
-    monkeypatch.setenv("SOBELCLI_THREADS", threads)
+    monkeypatch.setattr(_strips, "_thread_limit", int(threads))
     return str(request.param)
 
 
@@ -52,7 +52,7 @@ def _set_config(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(_strips, "STRIP_BYTES", strip)
     monkeypatch.setattr(_strips, "MIN_STRIP_ROWS", min_rows)
     monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", min_pixels)
-    monkeypatch.setenv("SOBELCLI_THREADS", threads)
+    monkeypatch.setattr(_strips, "_thread_limit", int(threads))
 
 
 #: Hypothesis draws the configuration of each example, so every one meets every path.
@@ -101,7 +101,7 @@ def test_run_strips_covers_rows_once(
     monkeypatch: pytest.MonkeyPatch, n_rows: int, rows: int, threads: str
 ) -> None:
     monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", 1)
-    monkeypatch.setenv("SOBELCLI_THREADS", threads)
+    monkeypatch.setattr(_strips, "_thread_limit", int(threads))
     seen: list[tuple[int, int]] = []
     owners: dict[tuple[int, int], int] = {}
     lock = threading.Lock()
@@ -128,7 +128,7 @@ def test_run_strips_covers_rows_once(
 
 def test_run_strips_reraises_a_worker_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_strips, "THREAD_MIN_PIXELS", 1)
-    monkeypatch.setenv("SOBELCLI_THREADS", "2")
+    monkeypatch.setattr(_strips, "_thread_limit", 2)
 
     def work(r0: int, r1: int, buffers: list[np.ndarray]) -> None:
         if r0 > 0:
@@ -139,7 +139,7 @@ def test_run_strips_reraises_a_worker_error(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_small_images_stay_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOBELCLI_THREADS", "4")
+    monkeypatch.setattr(_strips, "_thread_limit", 4)
     names: set[str] = set()
 
     def work(r0: int, r1: int, buffers: list[np.ndarray]) -> None:

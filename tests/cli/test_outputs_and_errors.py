@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sobelcli.cli.main import cli
 from sobelcli.core.gradcheck import Checks
 
-from .conftest import SAMPLES
+from tests.conftest import SAMPLES
 
 
 def run(*args: str):

@@ -12,7 +12,7 @@ import pytest
 from sobelcli.nn import DataError, load_mnist, read_idx
 from sobelcli.nn.mnist import FILES, IMAGES_MAGIC, LABELS_MAGIC
 
-SLICE = Path(__file__).parent / "data" / "mnist-small"
+SLICE = Path(__file__).resolve().parent.parent / "data" / "mnist-small"
 
 
 def idx_bytes(arr: np.ndarray, magic: int) -> bytes:

@@ -14,7 +14,7 @@ from scipy import signal
 
 from sobelcli.cli.main import cli
 
-from .conftest import GOLDEN, SAMPLES
+from tests.conftest import GOLDEN, SAMPLES
 
 GX = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
 
