@@ -15,14 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from sobelcli.nn.model import Sequential
 
-__all__ = ["EpochReporter", "make_console"]
-
-
-def make_console(quiet: bool = False) -> Console:
-    """A stderr console; ``quiet`` makes it print nothing."""
-    from sobelcli.cli import report
-
-    return report.console(quiet)
+__all__ = ["EpochReporter"]
 
 
 class EpochReporter:

@@ -24,16 +24,22 @@ def plain_requested() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+#: The width of tables and lines when stderr is not a terminal (a log, a pipe).
+LOG_WIDTH = 10_000
+
+
 @cache
 def console(quiet: bool = False) -> Console:
     """The stderr console shared by every command.
 
-    Without a terminal rich writes no escape codes by itself; with ``NO_COLOR`` it would still
+    Without a terminal rich writes no escape codes by itself and nothing is wrapped; with ``NO_COLOR`` it would still
     write bold and italics, so there the styles are turned off too.
     """
     from rich.console import Console
 
     plain = plain_requested()
+    stream = sys.stderr
+    terminal = stream is not None and stream.isatty()
     return Console(
         stderr=True,
         highlight=False,
@@ -41,6 +47,8 @@ def console(quiet: bool = False) -> Console:
         quiet=quiet,
         no_color=plain,
         color_system=None if plain else "auto",
+        # In a log nothing is wrapped: a table is as wide as its longest path, so grep works.
+        width=None if terminal else LOG_WIDTH,
     )
 
 

@@ -117,6 +117,8 @@ def test_gradcheck_json_gives_a_verdict_even_for_an_unreadable_image(tmp_path: P
     result = run("gradcheck", str(tmp_path / "missing.png"), "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {
+        "status": "error",
+        "input": str(tmp_path / "missing.png"),
         "passed": False,
         "error": f"{tmp_path / 'missing.png'}: no such file",
     }

@@ -126,7 +126,11 @@ def test_predict_digits_from_the_slice(trained, tmp_path):
     result = run(predict, [model_path, *files, "--json"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
-    assert [line["file"] for line in lines] == [str(f) for f in files]
+    assert [line["input"] for line in lines] == [str(f) for f in files]
+    assert all(line["status"] == "ok" for line in lines)
+    # MNIST's own 28 x 28 pictures go in as they are; the enlarged, inverted ones are prepared
+    prepared = [line["prepared"] for line in lines]
+    assert prepared[0] == "28x28, as is" and prepared[1] == "84x84 -> 28x28"
     got = [line["label"] for line in lines]
     assert sum(g == e for g, e in zip(got, expected, strict=True)) >= len(expected) - 1, (
         got,
@@ -141,7 +145,7 @@ def test_predict_table_and_show_input(trained, tmp_path):
     seen = tmp_path / "seen.png"
     result = run(predict, [trained[0], tmp_path / "d.png", "--show-input", seen])
     assert result.exit_code == 0, result.output
-    assert "Probability" in result.stderr and "-> 28x28" in result.stderr
+    assert "Probability" in result.stderr and "28x28, as is" in result.stderr
     assert result.stdout == ""
     assert iio.imread(seen).shape == (32, 32)
 
@@ -228,6 +232,7 @@ def test_predict_goes_on_past_a_bad_picture(trained, tmp_path):
     result = run(predict, [trained[0], bad, good, "--json"])
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["file"] for line in lines] == [str(bad), str(good)]
+    assert [line["input"] for line in lines] == [str(bad), str(good)]
+    assert [line["status"] for line in lines] == ["error", "ok"]
     assert "error" in lines[0] and lines[1]["label"] in range(10)
     assert f"error: {bad}" in result.stderr

@@ -3,9 +3,10 @@
 A command hands :func:`run_images` its IMAGE arguments and its per-input work (a picklable
 :data:`Work`: a frozen dataclass of its options with ``__call__(task) -> Done``). One file
 runs here, in this process, and reports a line (or one JSON record); several files, a folder
-or a pattern make a batch: :func:`~.plan.make_plan` gives each input an output and sorts out those that
-cannot or need not run, :class:`Runner` calls the work on each :class:`Task` in a process
-pool, and :func:`execute` reports every :class:`Result` as it comes and a summary at the end.
+or a pattern make a batch: :func:`~.plan.make_plan` gives each input an output and sorts out
+those that cannot or need not run, :class:`~.pool.Runner` calls the work on each
+:class:`Task` in a process pool, and :func:`~.run.execute` reports every :class:`Result` as
+it comes and a summary at the end.
 
 - :mod:`.types`: the records (:class:`BatchOptions`, :class:`Source`, :class:`Task`,
   :class:`Done`, :class:`Result`);

@@ -129,51 +129,18 @@ def command(
     if check_all and at:
         raise click.UsageError("--all and --at cannot be used together")
     name, k = kernel
+    x = _read(image, read, k, at, as_json)
+    if check_all or n_pixels >= x.size:
+        pixels = None  # every pixel: the vectorised path, faster than listing them
+    else:
+        from sobelcli.core.gradcheck import random_pixels
 
-    import numpy as np
-
-    from sobelcli import io as sio
+        pixels = at or random_pixels(x.shape, n_pixels, seed)
+    result = _check(image, x, k, loss, pixels, eps, rtol, atol, as_json)
     from sobelcli.cli import report
-    from sobelcli.core.gradcheck import gradcheck, random_pixels
 
-    try:
-        x = sio.load_image(
-            image,
-            channel=read.channel,
-            max_pixels=read.max_pixels,
-            dtype=np.float64,
-        )
-    except sio.ImageError as exc:  # a CI gate reading --json still gets a verdict
-        if as_json:
-            report.emit_json({"passed": False, "error": str(exc)})
-        raise
-    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
-        if as_json:
-            report.emit_json({"passed": False, "error": f"{image}: smaller than the kernel"})
-        raise click.ClickException(
-            f"{image}: image of shape {x.shape} is smaller than the kernel {k.shape}"
-        )
-    for i, j in at:
-        if not (i < x.shape[0] and j < x.shape[1]):
-            raise click.BadParameter(
-                f"pixel {i},{j} is outside the {x.shape[0]} x {x.shape[1]} image", param_hint="--at"
-            )
-    pixels = None if check_all else (at or random_pixels(x.shape, n_pixels, seed))
-    try:
-        with np.errstate(all="ignore"):
-            result = gradcheck(x, k, loss, pixels=pixels, eps=eps, rtol=rtol, atol=atol)
-        finite = all(
-            np.isfinite(g.analytic).all() and np.isfinite(g.numeric).all() for g in result.groups
-        )
-    except ValueError:  # dL/dY itself overflowed
-        finite = False
-    if not finite:
-        message = f"{image}: values too large: L or its gradients overflow float64"
-        if as_json:
-            report.emit_json({"passed": False, "error": message})
-        raise click.ClickException(message)
     if as_json:
-        report.emit_json(result.to_dict())
+        report.emit_json({"status": "ok", "input": image, **result.to_dict()})
     if not quiet:
         _table(result, image, name)
     verdict = "PASS" if result.passed else "FAIL"
@@ -186,6 +153,69 @@ def command(
     report.console().print(message, markup=False, style="green" if result.passed else "bold red")
     if not result.passed:
         raise click.exceptions.Exit(1)
+
+
+def _fail(image: str, message: str, as_json: bool) -> click.ClickException:
+    """The error of an image that cannot be checked; --json still gets a verdict."""
+    if as_json:
+        from sobelcli.cli import report
+
+        report.emit_json({"status": "error", "input": image, "passed": False, "error": message})
+    return click.ClickException(message)
+
+
+def _read(image: str, read: ImageOptions, k: Any, at: list[tuple[int, int]], as_json: bool) -> Any:
+    """The image in float64, checked against the kernel and the --at pixels."""
+    import numpy as np
+
+    from sobelcli import io as sio
+    from sobelcli.cli.main import one_line
+
+    try:
+        x = sio.load_image(
+            image, channel=read.channel, max_pixels=read.max_pixels, dtype=np.float64
+        )
+    except sio.ImageError as exc:
+        raise _fail(image, one_line(exc), as_json) from None
+    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+        message = f"{image}: image of shape {x.shape} is smaller than the kernel {k.shape}"
+        raise _fail(image, message, as_json)
+    for i, j in at:
+        if not (i < x.shape[0] and j < x.shape[1]):
+            raise click.BadParameter(
+                f"pixel {i},{j} is outside the {x.shape[0]} x {x.shape[1]} image", param_hint="--at"
+            )
+    return x
+
+
+def _check(
+    image: str,
+    x: Any,
+    k: Any,
+    loss: str,
+    pixels: Any,
+    eps: float,
+    rtol: float,
+    atol: float,
+    as_json: bool,
+) -> Any:
+    """Run the checks; an overflow of L or its gradients is this image's error."""
+    import numpy as np
+
+    from sobelcli.core.gradcheck import gradcheck
+
+    try:
+        with np.errstate(all="ignore"):
+            result = gradcheck(x, k, loss, pixels=pixels, eps=eps, rtol=rtol, atol=atol)
+        finite = all(
+            np.isfinite(g.analytic).all() and np.isfinite(g.numeric).all() for g in result.groups
+        )
+    except ValueError:  # dL/dY itself overflowed
+        finite = False
+    if not finite:
+        message = f"{image}: values too large: L or its gradients overflow float64"
+        raise _fail(image, message, as_json)
+    return result
 
 
 def _table(result: Any, image: str, kernel: str) -> None:

@@ -138,24 +138,45 @@ def command(
     From a uniform random image (or --init), repeat X <- X + lr * dL/dX with
     dL/dX = grad_input(dL/dY, K), as the lab does with K = Gx and L = sum y^2.
     """
+    name, k = kernel
+    reads = [p for p in (init, name) if p and (p is init or p.lower().endswith(".npy"))]
+    fmt = _check_outputs(output, losses_csv, plot_png, reads, as_json)
+    x0 = _start(init, size, seed, k)
+    factor = _enlargement(x0.shape, scale, fmt)
+    history, x = _ascend(x0, k, loss, steps, lr, constraint, quiet)
+    summary = _summary(output, name, k, loss, steps, lr, constraint, history, x)
+    summary.update(losses=losses_csv, plot=plot_png)
+    _write(output, fmt, x, factor, history, losses_csv, plot_png, summary)
+    if as_json:
+        from sobelcli.cli import report
+
+        report.emit_json(summary)
+    _tell(summary, quiet)
+
+
+def _check_outputs(
+    output: str, losses_csv: str | None, plot_png: str | None, reads: list[str], as_json: bool
+) -> str:
+    """Refuse outputs that clash: with each other, with the files read, with JSON on stdout."""
     from sobelcli.cli.options import check_outputs, output_format_or_usage
 
     fmt = output_format_or_usage(output)
     if as_json and output == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
-    for path, ext, opt in ((losses_csv, ".csv", "--losses"), (plot_png, ".png", "--plot")):
-        if path and not path.lower().endswith(ext):
-            raise click.BadParameter(f"{path!r} should end in {ext}", param_hint=opt)
-    check_outputs({"-o": output, "--losses": losses_csv, "--plot": plot_png}, [init or ""])
-    name, k = kernel
+    check_outputs(
+        {"-o": output, "--losses": losses_csv, "--plot": plot_png},
+        reads,
+        suffixes={"--losses": ".csv", "--plot": ".png"},
+    )
+    return fmt
 
+
+def _start(init: str | None, size: tuple[int, int], seed: int | None, k: Any) -> Any:
+    """The starting image: --init, or uniform random of --size."""
     import numpy as np
-    from rich.progress import TaskID
 
     from sobelcli import io as sio
-    from sobelcli.cli import report
-    from sobelcli.core.maximize import ascend, random_start, top_singular_value
-    from sobelcli.io.png import encode_png
+    from sobelcli.core.maximize import random_start
 
     x0 = sio.load_image(init, dtype=np.float64) if init else random_start(size, seed)
     if k.shape[0] > x0.shape[0] or k.shape[1] > x0.shape[1]:
@@ -163,14 +184,31 @@ def command(
             f"the image {x0.shape} is smaller than the kernel {k.shape}",
             param_hint="--init" if init else "--size",
         )
-    factor = scale or max(1, math.ceil(256 / x0.shape[1]))
-    if fmt != "npy" and x0.size * factor * factor > MAX_PIXELS:
+    return x0
+
+
+def _enlargement(shape: tuple[int, ...], scale: int | None, fmt: str) -> int:
+    """How many times a PNG output is enlarged (--scale, or to about 256 pixels wide)."""
+    factor = scale or max(1, math.ceil(256 / shape[1]))
+    if fmt != "npy" and shape[0] * shape[1] * factor * factor > MAX_PIXELS:
         hint = "use a smaller --scale" if factor > 1 else "write .npy (-o OUT.npy) instead"
         raise click.BadParameter(
-            f"a PNG of {x0.shape[0]} x {x0.shape[1]} enlarged {factor} times is over "
+            f"a PNG of {shape[0]} x {shape[1]} enlarged {factor} times is over "
             f"{MAX_PIXELS:,} pixels; {hint}",
             param_hint="--scale" if scale else "-o",
         )
+    return factor
+
+
+def _ascend(
+    x0: Any, k: Any, loss: str, steps: int, lr: float, constraint: str, quiet: bool
+) -> tuple[list[float], Any]:
+    """Run the ascent with a progress bar: the loss before each step, and the last image."""
+    from rich.progress import TaskID
+
+    from sobelcli.cli import report
+    from sobelcli.core.maximize import ascend
+
     history: list[float] = []
     x = x0
     with report.progress("ascent", steps, quiet) as bar:
@@ -178,7 +216,24 @@ def command(
             history.append(step.loss)
             x = step.image
             bar.update(TaskID(0), advance=1, extra=f"L = {step.loss:.4g}")
+    return history, x
+
+
+def _summary(
+    output: str,
+    name: str,
+    k: Any,
+    loss: str,
+    steps: int,
+    lr: float,
+    constraint: str,
+    history: list[float],
+    x: Any,
+) -> dict[str, Any]:
+    from sobelcli.core.maximize import top_singular_value
+
     summary: dict[str, Any] = {
+        "status": "ok",
         "output": output,
         "steps": steps,
         "lr": lr,
@@ -189,14 +244,29 @@ def command(
         "first_loss": history[0] if history else None,
         "final_loss": history[-1] if history else None,
         "image_loss": _loss_of(x, k, loss),
-        "losses": losses_csv,
-        "plot": plot_png,
     }
     if constraint == "unit-norm" and loss == "sumsq" and x.size <= SVD_MAX_PIXELS:
-        sigma = top_singular_value(x.shape, k)
-        summary["sigma_max_squared"] = sigma**2
+        summary["sigma_max_squared"] = top_singular_value(x.shape, k) ** 2
+    return summary
+
+
+def _write(
+    output: str,
+    fmt: str,
+    x: Any,
+    factor: int,
+    history: list[float],
+    losses_csv: str | None,
+    plot_png: str | None,
+    summary: dict[str, Any],
+) -> None:
+    """The image (min-max scaled and enlarged in a PNG), the losses CSV and the plot."""
+    import numpy as np
+
+    from sobelcli import io as sio
+
     if fmt == "npy":
-        sio.atomic_write(output, sio.encode(x, "npy"))
+        sio.save_image(output, x)
     else:
         span = float(x.max() - x.min())
         shown = (x - x.min()) / (span if span > 0 else 1.0)
@@ -206,12 +276,11 @@ def command(
         sio.atomic_write(losses_csv, ("step,loss\n" + rows).encode())
     if plot_png and history:
         from sobelcli.cli.plot import loss_curve
+        from sobelcli.io.png import encode_png
 
-        curve = loss_curve(history, f"L = {loss}, K = {name}, lr = {lr:g}, constraint {constraint}")
+        title = f"L = {summary['loss']}, K = {summary['kernel']}, lr = {summary['lr']:g}, "
+        curve = loss_curve(history, title + f"constraint {summary['constraint']}")
         sio.atomic_write(plot_png, encode_png(curve))
-    if as_json:
-        report.emit_json(summary)
-    _tell(summary, quiet)
 
 
 def _loss_of(x: Any, k: Any, loss: str) -> float | None:

@@ -125,15 +125,34 @@ def command(
         suffixes={"-o": ".npz", "--filters": ".png"},
         stdout=(),
     )
+    from sobelcli.cli import report
 
+    console = report.console(quiet)
+    model, result = _train(data, epochs, batch_size, lr, seed, limit, workers, console)
+    _save(model, result, output, filters, console)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"status": "ok", **result, "model": output, "filters": filters}))
+
+
+def _train(
+    data: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int | None,
+    limit: int | None,
+    workers: int | None,
+    console: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Load MNIST, fit the lab's CNN with a progress report, evaluate it on the test set."""
     import numpy as np
 
-    from sobelcli.cli.nn_report import EpochReporter, make_console
-    from sobelcli.nn import DataError, RMSprop, evaluate, fit, lab_cnn, load_mnist, save_model
-    from sobelcli.nn.filters import save_filter_grid
+    from sobelcli.cli.nn_report import EpochReporter
+    from sobelcli.nn import DataError, RMSprop, evaluate, fit, lab_cnn, load_mnist
     from sobelcli.nn.train import default_workers, split_validation
 
-    console = make_console(quiet)
     try:
         mnist = load_mnist(data).limit(limit)
     except DataError as exc:
@@ -172,7 +191,7 @@ def command(
         f"Test loss {test_loss:.4f}, accuracy {test_acc:.4f} ({len(mnist.test_images):,} images)",
         markup=False,
     )
-    result: dict[str, Any] = {
+    return model, {
         "history": history,
         "test": {"loss": test_loss, "accuracy": test_acc, "samples": len(mnist.test_images)},
         "seed": seed,
@@ -184,6 +203,15 @@ def command(
         "params": model.count_params(),
         "data": str(data),
     }
+
+
+def _save(
+    model: Any, result: dict[str, Any], output: str | None, filters: str | None, console: Any
+) -> None:
+    """Write the model (.npz) and the drawing of its first-layer kernels, where asked."""
+    from sobelcli.nn import save_model
+    from sobelcli.nn.filters import save_filter_grid
+
     try:
         if output is not None:
             save_model(output, model, meta={k: v for k, v in result.items() if k != "data"})
@@ -198,7 +226,3 @@ def command(
         raise click.ClickException(
             text if "cannot write" in text else f"cannot write: {text}"
         ) from None
-    if as_json:
-        import json
-
-        click.echo(json.dumps({**result, "model": output, "filters": filters}))
