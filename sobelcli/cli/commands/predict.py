@@ -34,7 +34,7 @@ def _read_digit(path: str, raw: bool) -> tuple[Any, str]:
             raise ValueError(
                 f"{path}: expected a 2-D array of numbers, got {arr.dtype} {arr.shape}"
             )
-        grey = arr.astype(np.float64)
+        grey: Any = arr.astype(np.float64)
         if not np.isfinite(grey).all():
             raise ValueError(f"{path}: holds NaN or infinite values")
         if grey.max() > 1.0:
