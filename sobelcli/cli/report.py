@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from sobelcli.cli.text import json_safe, printable
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.progress import Progress
@@ -32,8 +34,8 @@ LOG_WIDTH = 10_000
 def console(quiet: bool = False) -> Console:
     """The stderr console shared by every command.
 
-    Without a terminal rich writes no escape codes by itself and nothing is wrapped; with ``NO_COLOR`` it would still
-    write bold and italics, so there the styles are turned off too.
+    Without a terminal rich writes no escape codes by itself and nothing is wrapped; with
+    ``NO_COLOR`` it would still write bold and italics, so there the styles are turned off.
     """
     from rich.console import Console
 
@@ -69,6 +71,7 @@ def info(message: str, quiet: bool = False) -> None:
     """One line of news on stderr (``quiet`` drops it)."""
     if quiet:
         return
+    message = printable(message)
     if _plain():
         sys.stderr.write(message + "\n")
     else:
@@ -77,6 +80,7 @@ def info(message: str, quiet: bool = False) -> None:
 
 def warn(message: str) -> None:
     """One warning line on stderr, kept even with --quiet."""
+    message = printable(message)
     if _plain():
         sys.stderr.write(f"warning: {message}\n")
     else:
@@ -85,7 +89,7 @@ def warn(message: str) -> None:
 
 def emit_json(document: Any) -> None:
     """One JSON document on stdout, on one line."""
-    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(json_safe(document), allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

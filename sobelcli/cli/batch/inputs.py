@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sobelcli.cli.batch.types import Result, Source
+from sobelcli.names import IMAGE_SUFFIXES
 
-#: Files a folder argument contributes (a file named on the command line is read whatever its name).
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".npy"}
-)
 GLOB_CHARS = frozenset("*?[")
 
 
@@ -51,7 +49,7 @@ def expand(args: Iterable[str], recursive: bool = False) -> tuple[list[Source], 
             base = arg
             why = "no image files in this folder" + ("" if recursive else " (add --recursive?)")
         elif is_pattern(arg):
-            files = sorted(m for m in glob.glob(arg, recursive=recursive) if os.path.isfile(m))
+            files = sorted(m for m in matches(arg, recursive) if os.path.isfile(m))
             base, why = _pattern_base(arg), "no file matches this pattern"
         else:
             sources.append(Source(arg, os.path.basename(arg.rstrip("/")) or arg))
@@ -60,6 +58,61 @@ def expand(args: Iterable[str], recursive: bool = False) -> tuple[list[Source], 
             problems.append(Result(arg, None, "error", f"{arg}: {why}"))
         sources += [Source(f, os.path.relpath(f, base), found=True) for f in files]
     return sources, problems
+
+
+def matches(pattern: str, recursive: bool = False) -> list[str]:
+    """The paths a glob pattern matches; with ``recursive``, ``**`` spans any folder depth.
+
+    Unlike :func:`glob.glob`, each folder is entered once (by device and inode) under ``**``,
+    so links that loop back end the walk instead of running it forever. As with glob,
+    names starting with a dot match only a pattern part that starts with a dot.
+    """
+    if not (recursive and "**" in pattern):
+        return glob.glob(pattern)
+    parts = Path(pattern).parts
+    start = 0
+    while start < len(parts) - 1 and not GLOB_CHARS & set(parts[start]):
+        start += 1
+    root = os.path.join(*parts[:start]) if start else ""
+    found: list[str] = []
+    _expand(root, parts[start:], set(), found)
+    return found
+
+
+def _expand(
+    folder: str, parts: Sequence[str], seen: set[tuple[int, int]], found: list[str]
+) -> None:
+    if not parts:
+        found.append(folder)
+        return
+    part, rest = parts[0], parts[1:]
+    here = folder or "."
+    if part == "**":
+        try:
+            info = os.stat(here)
+        except OSError:
+            return
+        if (info.st_dev, info.st_ino) in seen:
+            return
+        seen.add((info.st_dev, info.st_ino))
+        _expand(folder, rest, seen, found)
+        for name in _names(here):
+            path = os.path.join(folder, name)
+            if not name.startswith(".") and os.path.isdir(path):
+                _expand(path, parts, seen, found)
+    elif GLOB_CHARS & set(part):
+        for name in _names(here):
+            if fnmatch.fnmatchcase(name, part) and (part[0] == "." or name[0] != "."):
+                _expand(os.path.join(folder, name), rest, seen, found)
+    elif os.path.lexists(os.path.join(folder, part)) or part in (".", ".."):
+        _expand(os.path.join(folder, part), rest, seen, found)
+
+
+def _names(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
 
 
 def _wanted(name: str) -> bool:
