@@ -10,7 +10,8 @@ import functools
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,10 @@ import click
 from sobelcli.names import DEFAULT_MAX_PIXELS, FORMATS, KERNEL_NAMES, LOSS_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: A file or folder argument: not checked here (the library says what is wrong), but typed,
+#: so that bash, zsh and fish complete file names after it.
+PATH = click.Path(allow_dash=True, path_type=str)
 
 
 def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -146,6 +151,50 @@ def batch_options(func: F) -> F:
     return _batch_flags(packed)  # type: ignore[return-value]
 
 
+def given(ctx: click.Context, name: str) -> bool:
+    """True when the user set option ``name`` (on the command line or in the environment)."""
+    from click.core import ParameterSource
+
+    source = ctx.get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def refuse_unused(ctx: click.Context, why: str, *names: str) -> None:
+    """Exit 2 when an option that does nothing here was given: ``why`` says why."""
+    used = [n for n in names if given(ctx, n)]
+    if used:
+        flags = ", ".join("--" + n.replace("_", "-") for n in used)
+        raise click.UsageError(f"{flags} does nothing {why}; drop it")
+
+
+@contextmanager
+def json_errors(as_json: bool, **keys: Any) -> Iterator[None]:
+    """With --json, a failure still prints one JSON object, ``{"status": "error", ...}``."""
+    try:
+        yield
+    except click.UsageError:
+        raise
+    except (click.ClickException, ValueError, OSError) as exc:
+        if as_json:
+            from sobelcli.cli import report
+            from sobelcli.cli.main import one_line
+
+            text = exc.format_message() if isinstance(exc, click.ClickException) else one_line(exc)
+            report.emit_json({"status": "error", **keys, "error": text})
+        raise
+
+
+def output_format_of(images: tuple[str, ...], output: str | None, batch: Any) -> str | None:
+    """The format a command will write (``png``, ``npy`` ...), or None if it cannot tell yet."""
+    from sobelcli.names import OUTPUT_SUFFIXES
+
+    if batch.fmt is not None:
+        return str(batch.fmt)
+    if output is None or output == "-" or os.path.isdir(output) or len(images) > 1:
+        return "png"
+    return OUTPUT_SUFFIXES.get(Path(output).suffix.lower())
+
+
 def existing_policy(overwrite: bool, skip_existing: bool) -> str:
     """What to do with an output that exists: "error", "skip" or "overwrite"."""
     if overwrite and skip_existing:
@@ -178,12 +227,23 @@ def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str
         ) from None
 
 
+def _complete_kernel(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Kernel names that start with what is typed, then files."""
+    from click.shell_completion import CompletionItem
+
+    names = [CompletionItem(n) for n in KERNEL_NAMES if n.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
+
+
 kernel_option = click.option(
     "-k",
     "--kernel",
     default="sobel-x",
     show_default=True,
     callback=_kernel,
+    shell_complete=_complete_kernel,
     metavar="KERNEL",
     help="The convolution's kernel: a name (" + ", ".join(KERNEL_NAMES) + "), a 2-D FILE.npy, "
     "or rows split by ';' as in '1,0,-1;2,0,-2;1,0,-1'.",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from sobelcli.names import KERNEL_NAMES, OPERATORS
+from sobelcli.names import KERNEL_NAMES, OPERATORS, SOBEL_KSIZES
 
 __all__ = [
     "DIFF",
@@ -30,6 +30,8 @@ __all__ = [
     "SOBEL_Y",
     "get_kernel",
     "parse_kernel",
+    "sobel_factors",
+    "sobel_pair",
 ]
 
 #: The central difference shared by every operator.
@@ -72,6 +74,72 @@ for _k in KERNELS.values():
     _k.flags.writeable = False
 
 
+def sobel_factors(ksize: int = 3) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The 1-D difference and smoothing factors ``(d, s)`` of the Sobel pair of size ``ksize``.
+
+    ``s`` is the binomial row of length ksize, ``(1, 1)`` convolved with itself ksize - 1
+    times; ``d`` is the central difference ``(-1, 0, 1)`` convolved with ``(1, 1)`` ksize - 3
+    times (so d is the derivative of a binomial of length ksize - 1, as OpenCV builds it):
+
+    ========  ===========================  ============================
+    ksize     d                            s
+    ========  ===========================  ============================
+    3         (-1, 0, 1)                   (1, 2, 1)
+    5         (-1, -2, 0, 2, 1)            (1, 4, 6, 4, 1)
+    7         (-1, -4, -5, 0, 5, 4, 1)     (1, 6, 15, 20, 15, 6, 1)
+    ========  ===========================  ============================
+
+    These are OpenCV's ``getDerivKernels(dx=1, dy=0, ksize)`` (d is its ``kx``, s its ``ky``).
+
+    Parameters
+    ----------
+    ksize : {3, 5, 7}
+
+    Returns
+    -------
+    d, s : ndarray, shape (ksize,)
+
+    Raises
+    ------
+    ValueError
+        For any other size.
+    """
+    if isinstance(ksize, bool) or ksize not in SOBEL_KSIZES:
+        sizes = ", ".join(str(k) for k in SOBEL_KSIZES)
+        raise ValueError(f"the Sobel kernel size must be one of {sizes}, got {ksize!r}")
+    s = np.ones(1)
+    for _ in range(ksize - 1):
+        s = np.convolve(s, (1.0, 1.0))
+    d = np.asarray(DIFF, dtype=np.float64)
+    for _ in range(ksize - 3):
+        d = np.convolve(d, (1.0, 1.0))
+    return d, s
+
+
+def sobel_pair(ksize: int = 3) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The Sobel pair of size ksize: ``x = outer(d, s)``, ``y = outer(s, d) = x^T``.
+
+    x differentiates along axis 0 (rows; the lab's Gx, OpenCV's ``Sobel(dx=0, dy=1)``), y
+    along axis 1 (OpenCV's ``dx=1, dy=0``); both are correlation kernels, as OpenCV's.
+    ``sobel_pair(3)`` is ``(SOBEL_X, SOBEL_Y)``.
+
+    Parameters
+    ----------
+    ksize : {3, 5, 7}
+
+    Returns
+    -------
+    x, y : ndarray, shape (ksize, ksize)
+
+    Examples
+    --------
+    >>> sobel_pair(5)[0][:, 2]
+    array([ -6., -12.,   0.,  12.,   6.])
+    """
+    d, s = sobel_factors(ksize)
+    return np.outer(d, s), np.outer(s, d)
+
+
 def get_kernel(name: str) -> NDArray[np.float64]:
     """Return a copy of a named kernel.
 
@@ -103,7 +171,8 @@ def parse_kernel(text: str) -> NDArray[np.float64]:
         if not spec[0].isdigit():
             import difflib
 
-            close = difflib.get_close_matches(spec.lower(), list(KERNELS), n=1)
+            family = [n for n in KERNELS if n.startswith(spec.lower() + "-")]
+            close = family or difflib.get_close_matches(spec.lower(), list(KERNELS), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ValueError(f"unknown kernel {spec!r}{hint}")
     if not spec:

@@ -115,3 +115,12 @@ def test_thin_strip_needs_a_pad() -> None:
 def test_bad_arguments_raise_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("pad", ["reflect", "mirror", "nearest", "constant", "wrap"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (2, 1)])
+def test_one_pixel_axes_follow_scipy_ndimage(pad: str, shape: tuple[int, int], rng) -> None:
+    img = rng.random(shape)
+    got_x, got_y = edge_gradients(img, pad=pad)
+    np.testing.assert_allclose(got_x, ndimage.correlate(img, kernels.SOBEL_X, mode=pad), atol=1e-12)
+    np.testing.assert_allclose(got_y, ndimage.correlate(img, kernels.SOBEL_Y, mode=pad), atol=1e-12)

@@ -69,3 +69,10 @@ def test_cli_name_lists_match_the_core() -> None:
 def test_misspelt_name_gets_a_suggestion() -> None:
     with pytest.raises(ValueError, match=r"unknown kernel 'sobelx' \(did you mean sobel-x\?\)"):
         kernels.parse_kernel("sobelx")
+
+
+def test_an_operator_name_suggests_its_x_kernel() -> None:
+    with pytest.raises(ValueError, match=r"unknown kernel 'sobel' \(did you mean sobel-x\?\)"):
+        kernels.parse_kernel("sobel")
+    with pytest.raises(ValueError, match=r"did you mean scharr-x\?"):
+        kernels.parse_kernel("Scharr")

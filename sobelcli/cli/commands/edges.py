@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING
 import click
 
 from sobelcli.cli.options import (
+    PATH,
     FiniteFloatRange,
     ImageOptions,
     batch_options,
     bits_option,
     image_options,
     json_option,
+    output_format_of,
     quiet_option,
+    refuse_unused,
 )
 from sobelcli.names import OPERATORS, OUTPUT_KINDS, PAD_MODES
 
@@ -36,11 +39,12 @@ Examples:
   sobelcli edges 'scans/*.tif' -o out/ --format npy --json | jq -c 'select(.status != "ok")'
   sobelcli edges photos/ -o out/ --skip-existing           # resume an interrupted batch""",
 )
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", type=PATH)
 @click.option(
     "-o",
     "--output",
     metavar="OUT",
+    type=PATH,
     help="One IMAGE: the file to write: .png (default NAME_edges.png beside IMAGE), "
     ".npy (raw floats), .tif (float32), or '-' for PNG on stdout. A batch: the folder "
     "(created if missing) for NAME_edges.png files; default beside each input.",
@@ -59,7 +63,9 @@ Examples:
     default="magnitude",
     show_default=True,
     help="magnitude sqrt(gx^2 + gy^2); x or y, the signed responses shown with 0.5 = 0; "
-    "angle atan2(gy, gx) mapped from [-pi, pi] to [0, 1].",
+    "angle atan2(gy, gx) mapped from [-pi, pi] to [0, 1]. As in the lab, x is the derivative "
+    "along the rows (axis 0, down the image: it finds horizontal edges; OpenCV and "
+    "ImageMagick call it dy) and y the one along the columns; angle is in that frame.",
 )
 @click.option(
     "--pad",
@@ -125,6 +131,11 @@ def command(
     """
     if threshold is not None and not normalize:
         raise click.UsageError("--threshold compares with the normalised map; drop --no-normalize")
+    if threshold is not None and kind == "angle":
+        raise click.UsageError("--threshold means nothing for --output-kind angle; drop one")
+    ctx = click.get_current_context()
+    if output_format_of(images, output, batch) != "png":
+        refuse_unused(ctx, "unless the output is a PNG", "bits", "compress")
     job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read)
     from sobelcli.cli.batch import run_images
 

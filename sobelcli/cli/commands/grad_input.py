@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sobelcli.cli.options import (
+    PATH,
     ImageOptions,
     batch_options,
     bits_option,
@@ -16,7 +17,9 @@ from sobelcli.cli.options import (
     json_option,
     kernel_option,
     loss_option,
+    output_format_of,
     quiet_option,
+    refuse_unused,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,14 +37,15 @@ Examples:
   sobelcli grad-input photo.png --wrt kernel -o dk.json
   sobelcli grad-input photos/ -o grads/ --format npy --jobs 2   # grads/NAME_grad.npy""",
 )
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", type=PATH)
 @click.option(
     "-o",
     "--output",
     metavar="OUT",
+    type=PATH,
     help="--wrt input: .png (min-max normalised, default NAME_grad.png), .npy (raw "
-    "float64), .tif or '-'; a batch: the folder for NAME_grad.png files (default: beside "
-    "each input). --wrt kernel: .npy or .json (default: no file).",
+    "float64), .tif (raw float32) or '-'; a batch: the folder for NAME_grad.png files "
+    "(default: beside each input). --wrt kernel: .npy or .json (default: no file).",
 )
 @kernel_option
 @loss_option
@@ -81,6 +85,8 @@ def command(
     failed, --json lines with L, min and max, and a summary.
     """
     name, k = kernel
+    if wrt == "kernel" or output_format_of(images, output, batch) != "png":
+        refuse_unused(click.get_current_context(), "unless dL/dX goes to a PNG", "bits")
     job = GradJob(k, name, loss, int(bits), read)
     protected = [name] if name.lower().endswith(".npy") else []
     if wrt == "kernel":
@@ -156,7 +162,8 @@ class GradJob:
         grad, figures, notes = self.gradient(task.source, "input")
         fmt = sio.output_format(task.output)
         span = float(grad.max() - grad.min())
-        shown = grad if fmt == "npy" else (grad - grad.min()) / (span if span > 0 else 1.0)
+        raw = fmt in ("npy", "tiff")  # the values themselves; a PNG shows them min-max scaled
+        shown = grad if raw else (grad - grad.min()) / (span if span > 0 else 1.0)
         sio.save_image(task.output, shown, bits=self.bits)
         return Done(list(grad.shape), notes, figures=figures)
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from sobelcli.cli.options import (
+    PATH,
     FiniteFloatRange,
     ImageOptions,
     image_options,
@@ -44,7 +45,7 @@ Examples:
   sobelcli gradcheck photo.png --all --json | jq .max_rel_err
   sobelcli gradcheck photo.png --kernel scharr-y --rtol 1e-6 || echo 'gradient broken'""",
 )
-@click.argument("image", metavar="IMAGE")
+@click.argument("image", metavar="IMAGE", type=PATH)
 @kernel_option
 @loss_option
 @click.option(

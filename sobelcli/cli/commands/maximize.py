@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from sobelcli.cli.options import (
+    PATH,
     FiniteFloatRange,
+    json_errors,
     json_option,
     kernel_option,
     loss_option,
@@ -45,9 +47,11 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    type=PATH,
     required=True,
     metavar="OUT",
-    help="The image: .png (min-max normalised, enlarged by --scale), .npy (raw) or '-'.",
+    help="The image: .png (min-max normalised, enlarged by --scale), .npy or .tif (raw "
+    "values) or '-'.",
 )
 @kernel_option
 @loss_option
@@ -62,6 +66,7 @@ Examples:
 @click.option(
     "--init",
     "init",
+    type=PATH,
     metavar="IMAGE",
     default=None,
     help="Start from this image (grey, [0, 1]) instead of uniform noise.",
@@ -104,6 +109,7 @@ Examples:
 @click.option(
     "--losses",
     "losses_csv",
+    type=PATH,
     metavar="FILE.csv",
     default=None,
     help="Write step,loss rows (loss before each update).",
@@ -111,6 +117,7 @@ Examples:
 @click.option(
     "--plot",
     "plot_png",
+    type=PATH,
     metavar="FILE.png",
     default=None,
     help="Draw the loss curve (log scale when it grows geometrically).",
@@ -141,12 +148,13 @@ def command(
     name, k = kernel
     reads = [p for p in (init, name) if p and (p is init or p.lower().endswith(".npy"))]
     fmt = _check_outputs(output, losses_csv, plot_png, reads, as_json)
-    x0 = _start(init, size, seed, k)
-    factor = _enlargement(x0.shape, scale, fmt)
-    history, x = _ascend(x0, k, loss, steps, lr, constraint, quiet)
-    summary = _summary(output, name, k, loss, steps, lr, constraint, history, x)
-    summary.update(losses=losses_csv, plot=plot_png)
-    _write(output, fmt, x, factor, history, losses_csv, plot_png, summary)
+    with json_errors(as_json, output=output):
+        x0 = _start(init, size, seed, k)
+        factor = _enlargement(x0.shape, scale, fmt)
+        history, x = _ascend(x0, k, loss, steps, lr, constraint, quiet)
+        summary = _summary(output, name, k, loss, steps, lr, constraint, history, x)
+        summary.update(losses=losses_csv, plot=plot_png)
+        _write(output, fmt, x, factor, history, losses_csv, plot_png, summary)
     if as_json:
         from sobelcli.cli import report
 
@@ -190,7 +198,7 @@ def _start(init: str | None, size: tuple[int, int], seed: int | None, k: Any) ->
 def _enlargement(shape: tuple[int, ...], scale: int | None, fmt: str) -> int:
     """How many times a PNG output is enlarged (--scale, or to about 256 pixels wide)."""
     factor = scale or max(1, math.ceil(256 / shape[1]))
-    if fmt != "npy" and shape[0] * shape[1] * factor * factor > MAX_PIXELS:
+    if fmt == "png" and shape[0] * shape[1] * factor * factor > MAX_PIXELS:
         hint = "use a smaller --scale" if factor > 1 else "write .npy (-o OUT.npy) instead"
         raise click.BadParameter(
             f"a PNG of {shape[0]} x {shape[1]} enlarged {factor} times is over "
@@ -265,7 +273,7 @@ def _write(
 
     from sobelcli import io as sio
 
-    if fmt == "npy":
+    if fmt in ("npy", "tiff"):  # the values themselves
         sio.save_image(output, x)
     else:
         span = float(x.max() - x.min())

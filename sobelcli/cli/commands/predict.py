@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from sobelcli.cli.options import PATH
+
 EPILOG = """\b
 Examples:
   sobelcli predict model.npz digit.png
@@ -63,7 +65,7 @@ def _dark_background(grey: Any) -> bool:
 
 @click.command(epilog=EPILOG)
 @click.argument("model_path", metavar="MODEL.npz", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("images", nargs=-1, metavar="IMAGE...")
+@click.argument("images", nargs=-1, metavar="IMAGE...", type=PATH)
 @click.option(
     "--json",
     "as_json",
@@ -72,6 +74,7 @@ def _dark_background(grey: Any) -> bool:
 )
 @click.option(
     "--show-input",
+    type=PATH,
     metavar="PNG",
     default=None,
     help="Also write the 28x28 inputs the network saw, side by side, as a PNG.",
@@ -79,6 +82,7 @@ def _dark_background(grey: Any) -> bool:
 @click.option(
     "--filters",
     "filters",
+    type=PATH,
     metavar="PNG",
     default=None,
     help="Draw the model's 32 first-layer 3x3 kernels beside Sobel X and Y into PNG.",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sobelcli.cli.options import FiniteFloatRange, check_outputs
+from sobelcli.cli.options import PATH, FiniteFloatRange, check_outputs, json_errors
 
 EPILOG = """\b
 Examples:
@@ -39,10 +40,14 @@ def _str(path: Any) -> str | None:
 @click.option(
     "-o",
     "--output",
+    type=PATH,
     metavar="MODEL.npz",
-    default=None,
-    help="Save the weights and the history here (atomically); predict reads it.",
+    default="model.npz",
+    show_default=True,
+    help="Save the weights and the history here (atomically); predict reads it. An "
+    "existing file is kept unless --overwrite.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the model file if it exists.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
@@ -76,6 +81,7 @@ def _str(path: Any) -> str | None:
 @click.option(
     "--filters",
     "filters",
+    type=PATH,
     metavar="PNG",
     default=None,
     help="Draw the 32 learned first-layer 3x3 kernels beside Sobel X and Y into PNG.",
@@ -89,7 +95,8 @@ def _str(path: Any) -> str | None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
 def command(
     data: Path,
-    output: str | None,
+    output: str,
+    overwrite: bool,
     epochs: int,
     batch_size: int,
     lr: float,
@@ -119,6 +126,10 @@ def command(
     validation metrics after each epoch and the test metrics at the end.
     """  # noqa: D301
     data_files = [str(p) for p in Path(data).glob("*-ubyte*")] if data is not None else []
+    if os.path.lexists(output) and not overwrite:
+        raise click.UsageError(
+            f"{output} exists; give --overwrite to replace it, or -o another MODEL.npz"
+        )
     check_outputs(
         {"-o": _str(output), "--filters": _str(filters)},
         data_files,
@@ -128,8 +139,9 @@ def command(
     from sobelcli.cli import report
 
     console = report.console(quiet)
-    model, result = _train(data, epochs, batch_size, lr, seed, limit, workers, console)
-    _save(model, result, output, filters, console)
+    with json_errors(as_json, data=str(data)):
+        model, result = _train(data, epochs, batch_size, lr, seed, limit, workers, console)
+        _save(model, result, output, filters, console)
     if as_json:
         import json
 
@@ -213,7 +225,7 @@ def _save(
     from sobelcli.nn.filters import save_filter_grid
 
     try:
-        if output is not None:
+        if output:
             save_model(output, model, meta={k: v for k, v in result.items() if k != "data"})
             console.print(f"Saved the model to {output}", markup=False)
         if filters is not None:
