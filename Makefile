@@ -9,17 +9,23 @@ export PIP_NO_INPUT := 1
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# What the demo needs: sobelcli and its runtime dependencies, nothing else.
+$(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[test,lint]'
+	$(PIP) install -e .
+	touch $@
+
+# Everything: the Dask extra, the test and the lint tools.
+$(VENV)/.installed: $(VENV)/.runtime
+	$(PIP) install -e '.[dask,test,lint]'
 	touch $@
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-demo: install
+demo: $(VENV)/.runtime
 	@mkdir -p out
 	$(BIN)/sobelcli edges sample_images/astronaut.png -o out/astronaut_edges.png
 	$(BIN)/sobelcli gradcheck sample_images/camera.png --all --quiet
