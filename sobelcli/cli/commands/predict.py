@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sobelcli.cli.options import PATH
+from sobelcli.cli.options import PATH, quiet_option
 
 EPILOG = """\b
 Examples:
@@ -92,7 +92,7 @@ def _dark_background(grey: Any) -> bool:
     is_flag=True,
     help="Take 28x28 pictures as they are (MNIST's form), whatever their background.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+@quiet_option
 def command(
     model_path: Path,
     images: tuple[str, ...],

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sobelcli.cli.options import PATH, FiniteFloatRange, check_outputs, json_errors
+from sobelcli.cli.options import (
+    PATH,
+    FiniteFloatRange,
+    check_outputs,
+    json_errors,
+    quiet_option,
+)
 
 EPILOG = """\b
 Examples:
@@ -92,7 +99,7 @@ def _str(path: Any) -> str | None:
     is_flag=True,
     help="Print the per-epoch history and the test metrics as JSON on stdout.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+@quiet_option
 def command(
     data: Path,
     output: str,
@@ -140,7 +147,8 @@ def command(
 
     console = report.console(quiet)
     with json_errors(as_json, data=str(data)):
-        model, result = _train(data, epochs, batch_size, lr, seed, limit, workers, console)
+        opts = Fit(epochs, batch_size, lr, seed, limit, workers)
+        model, result = _train(data, opts, console)
         _save(model, result, output, filters, console)
     if as_json:
         import json
@@ -148,16 +156,19 @@ def command(
         click.echo(json.dumps({"status": "ok", **result, "model": output, "filters": filters}))
 
 
-def _train(
-    data: Path,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int | None,
-    limit: int | None,
-    workers: int | None,
-    console: Any,
-) -> tuple[Any, dict[str, Any]]:
+@dataclass(frozen=True)
+class Fit:
+    """How to train: the options of ``sobelcli train`` that shape the fit."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int | None = None
+    limit: int | None = None
+    workers: int | None = None
+
+
+def _train(data: Path, opts: Fit, console: Any) -> tuple[Any, dict[str, Any]]:
     """Load MNIST, fit the lab's CNN with a progress report, evaluate it on the test set."""
     import numpy as np
 
@@ -166,24 +177,23 @@ def _train(
     from sobelcli.nn.train import default_workers, split_validation
 
     try:
-        mnist = load_mnist(data).limit(limit)
+        mnist = load_mnist(data).limit(opts.limit)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
-    if seed is None:
-        seed = int(np.random.default_rng().integers(2**32))
+    seed = int(np.random.default_rng().integers(2**32)) if opts.seed is None else opts.seed
     model = lab_cnn(seed=seed)
     x_train, y_train, x_val, y_val = split_validation(mnist.train_images, mnist.train_labels)
-    nw = workers or default_workers()
-    reporter = EpochReporter(console, model, epochs)
+    nw = opts.workers or default_workers()
+    reporter = EpochReporter(console, model, opts.epochs)
     reporter.summary(len(x_train), len(x_val), len(mnist.test_images), seed)
     try:
         history = fit(
             model,
             x_train,
             y_train,
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=RMSprop(lr=lr),
+            epochs=opts.epochs,
+            batch_size=opts.batch_size,
+            optimizer=RMSprop(lr=opts.lr),
             validation=(x_val, y_val),
             rng=np.random.default_rng(seed),
             workers=nw,
@@ -196,7 +206,7 @@ def _train(
     if diverged:
         raise click.ClickException(
             f"training diverged: the loss is not finite at epoch {diverged[0]}; nothing was "
-            f"saved (try a smaller --lr than {lr:g})"
+            f"saved (try a smaller --lr than {opts.lr:g})"
         )
     test_loss, test_acc = evaluate(model, mnist.test_images, mnist.test_labels, workers=nw)
     console.print(
@@ -207,9 +217,9 @@ def _train(
         "history": history,
         "test": {"loss": test_loss, "accuracy": test_acc, "samples": len(mnist.test_images)},
         "seed": seed,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        "epochs": opts.epochs,
+        "batch_size": opts.batch_size,
+        "lr": opts.lr,
         "train_samples": len(x_train),
         "validation_samples": len(x_val),
         "params": model.count_params(),
