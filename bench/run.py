@@ -29,6 +29,7 @@ from pathlib import Path
 
 from common import ROOT, Section, Settings, Target, machine, settings, table
 from group_cli import bench_batch, bench_cli
+from group_canny import bench_canny
 from group_core import bench_correlate, bench_edges, bench_grads, bench_lab
 from group_train import bench_train
 
@@ -38,6 +39,7 @@ GROUPS: dict[str, Callable[[Settings], Section]] = {
     "correlate": bench_correlate,
     "grads": bench_grads,
     "lab": bench_lab,
+    "canny": bench_canny,
     "cli": bench_cli,
     "batch": bench_batch,
     "train": bench_train,

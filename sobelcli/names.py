@@ -11,6 +11,14 @@ from __future__ import annotations
 #: prewitt (1, 1, 1).
 OPERATORS: tuple[str, ...] = ("sobel", "scharr", "prewitt")
 
+#: Sizes of the Sobel pair (``core.kernels.sobel_pair``): 3 is the lab's; 5 and 7 as OpenCV's
+#: ``Sobel(ksize=...)``. Scharr and Prewitt exist in size 3 only.
+SOBEL_KSIZES: tuple[int, ...] = (3, 5, 7)
+
+#: How a colour image becomes an edge map (``core.colour.colour_edges``): the luminance's
+#: edges, the largest of the three channels' at each pixel, or the three side by side.
+COLOR_MODES: tuple[str, ...] = ("luminance", "max", "per-channel")
+
 #: Border modes, as scipy.ndimage names them.
 PAD_MODES: tuple[str, ...] = ("reflect", "mirror", "nearest", "constant", "wrap")
 
@@ -50,3 +58,11 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 
 #: Refuse images with more pixels than this unless told otherwise (a decompression-bomb guard).
 DEFAULT_MAX_PIXELS = 250_000_000
+
+#: The most memory reading one image may take (decoding, the grey copy, the command's working
+#: arrays), in bytes, unless told otherwise: 2 GiB. The command line's ``--max-memory`` takes
+#: this or, if less, :data:`MEMORY_SHARE` of the machine's physical memory.
+DEFAULT_MAX_MEMORY = 2 << 30
+
+#: The share of the physical memory that ``--max-memory`` takes by default on a smaller machine.
+MEMORY_SHARE = 0.5

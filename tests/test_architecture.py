@@ -32,7 +32,7 @@ ALLOWED = {
 }
 #: Third-party packages each part may import (beyond the standard library).
 THIRD_PARTY = {
-    "engine": {"numpy"},
+    "engine": {"numpy", "scipy"},  # scipy.ndimage.label for hysteresis (engine/label.py)
     "core": {"numpy"},
     "io": {"numpy", "PIL", "imageio", "tifffile", "zarr", "pyvips"},
     "nn": {"numpy", "skimage"},

@@ -8,9 +8,13 @@ listed by ``--help``); they import numpy and friends inside their bodies, so ``s
 from __future__ import annotations
 
 import enum
+import errno
+import io
+import os
 import signal
 import sys
 import warnings
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -26,21 +30,59 @@ COMMANDS: dict[str, str] = {
     "maximize": "sobelcli.cli.commands.maximize:command",
     "train": "sobelcli.cli.commands.train:command",
     "predict": "sobelcli.cli.commands.predict:command",
+    "verify": "sobelcli.cli.commands.verify:command",
 }
 
 
 class Exit(enum.IntEnum):
-    """Exit codes, as documented in the README."""
+    """Exit codes, as documented in the README: 128 + n after signal n (Linux numbers)."""
 
     OK = 0
     ERROR = 1  # bad input file, failed check, failed write
     USAGE = 2  # bad option or argument (Click's own)
-    INTERRUPTED = 130  # Ctrl-C
+    HANGUP = 129  # SIGHUP: the terminal or the session went away
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    USER1 = 138  # SIGUSR1
+    USER2 = 140  # SIGUSR2
+    ALARM = 142  # SIGALRM
     TERMINATED = 143  # SIGTERM
 
 
+#: The catchable signals whose default is to end the process, SIGINT apart (Ctrl-C is
+#: KeyboardInterrupt): each ends sobelcli after the clean-up, with exit status 128 + n.
+TERMINATING_SIGNALS = ("SIGHUP", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
+
+
+def terminating_signals() -> list[int]:
+    """The numbers of :data:`TERMINATING_SIGNALS` that this platform has."""
+    return [int(getattr(signal, name)) for name in TERMINATING_SIGNALS if hasattr(signal, name)]
+
+
+def signal_name(signum: int) -> str:
+    """``SIGHUP`` for 1; ``signal 64`` for a number without a name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM, so that clean-up code runs."""
+    """Raised in the main thread on a terminating signal, so that clean-up code runs."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def code(self) -> int:
+        """The exit status: 128 + the signal's number."""
+        return 128 + self.signum
+
+    def describe(self) -> str:
+        """``terminated`` (SIGTERM) or ``terminated by SIGHUP``."""
+        if self.signum == signal.SIGTERM:
+            return "terminated"
+        return f"terminated by {signal_name(self.signum)}"
 
 
 def quiet_unraisable(unraisable: Any) -> None:
@@ -50,16 +92,155 @@ def quiet_unraisable(unraisable: Any) -> None:
 _received: list[int] = []
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def _on_terminate(signum: int, frame: Any) -> None:
     _received.append(signum)
     sys.unraisablehook = quiet_unraisable
-    raise Terminated
+    raise Terminated(signum)
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _received.append(signum)
     sys.unraisablehook = quiet_unraisable
     raise KeyboardInterrupt
+
+
+def _install_handlers() -> list[int]:
+    """Catch Ctrl-C and the terminating signals; not those the process started ignoring (nohup)."""
+    installed = []
+    for signum in terminating_signals():
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _on_terminate)
+            installed.append(signum)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
+        installed.append(signal.SIGINT)
+    return installed
+
+
+# --- standard streams: closed, full, or gone --------------------------------------------------
+
+
+class StdoutError(OSError):
+    """A write to stdout failed (a full disk, a file size limit, a closed stream)."""
+
+    def __str__(self) -> str:
+        return f"cannot write to stdout: {self.strerror}"
+
+
+class _Stdout(io.RawIOBase):
+    """File descriptor 1 under ``sys.stdout``: its write errors say that they are stdout's.
+
+    After the first failure (reported once, by whoever wrote) it swallows what is left, so
+    that the interpreter's flush at exit adds no "Exception ignored" to the one line.
+    """
+
+    def __init__(self, fd: int = 1) -> None:
+        super().__init__()
+        self._fd = fd
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        try:
+            return os.isatty(self._fd)
+        except OSError:
+            return False
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data).cast("B"))
+        if self.failed:
+            return size
+        try:
+            written = os.write(self._fd, data)
+        except BrokenPipeError:
+            self.failed = True
+            raise
+        except OSError as exc:
+            self.failed = True
+            reason = "it is closed" if exc.errno == errno.EBADF else exc.strerror or str(exc)
+            raise StdoutError(exc.errno, reason) from None
+        if written <= 0 < size:
+            self.failed = True
+            raise StdoutError(errno.EIO, "no byte was written")
+        return written
+
+
+def _reserve_closed_descriptors() -> None:
+    """Put /dev/null, opened the wrong way round, on a closed 0, 1 or 2 (``>&-``).
+
+    Otherwise the next file opened takes the number and what is meant for stdout or stderr
+    lands in it; this way a write to a closed stdout fails with EBADF, as it should.
+    """
+    for fd, flags in ((0, os.O_WRONLY), (1, os.O_RDONLY), (2, os.O_RDONLY)):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            new = os.open(os.devnull, flags)
+            if new != fd:
+                os.dup2(new, fd)
+                os.close(new)
+            else:
+                os.set_inheritable(fd, True)
+        except OSError:
+            pass
+
+
+def _guard_streams() -> Callable[[], None]:
+    """Make sys.stdout report its failures as StdoutError; a closed stderr becomes a sink.
+
+    With stderr closed (``2>&-``) the messages are lost but the exit status stays right; with
+    stdout closed (``>&-``) a command that writes nothing there runs as usual, and one that
+    must write there fails with one line. Returns a function that puts the old streams back.
+    """
+    old = sys.stdin, sys.stdout, sys.stderr
+    _reserve_closed_descriptors()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8", errors="backslashreplace")
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # reads fail: EBADF
+    stdout = sys.stdout
+    if stdout is None or (stdout is sys.__stdout__ and _fileno(stdout) == 1):
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(_Stdout(1)),
+            encoding=getattr(stdout, "encoding", None) or "utf-8",
+            errors=getattr(stdout, "errors", None) or "strict",
+            line_buffering=bool(getattr(stdout, "line_buffering", False)),
+        )
+
+    def restore() -> None:
+        sys.stdin, sys.stdout, sys.stderr = old
+
+    return restore
+
+
+def _fileno(stream: Any) -> int:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return -1
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout, drop whatever is still buffered for it."""
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    if isinstance(raw, _Stdout):
+        raw.failed = True
+
+
+def _say(message: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    try:
+        click.echo(message, err=True)
+    except (OSError, ValueError):
+        pass
 
 
 class LazyGroup(click.Group):
@@ -77,7 +258,7 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; turn domain errors into one line and interrupts into 130/143."""
+        """Run the command; turn domain errors into one line and signal n into 128 + n."""
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -85,9 +266,9 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("sobelcli: interrupted", err=True)
             ctx.exit(Exit.INTERRUPTED)
-        except Terminated:
-            click.echo("sobelcli: terminated", err=True)
-            ctx.exit(Exit.TERMINATED)
+        except Terminated as exc:
+            click.echo(f"sobelcli: {exc.describe()}", err=True)
+            ctx.exit(exc.code)
         except BrokenPipeError:
             # The reader of stdout went away (``| head``): nothing more to say.
             sys.stderr.close()
@@ -117,6 +298,7 @@ def one_line(exc: BaseException) -> str:
 #: Reader settings (``ImageError.setting``) and what to tell about each.
 SETTING_HINTS = {
     "max_pixels": " (raise it with --max-pixels)",
+    "max_memory": " (raise it with --max-memory)",
     "channel": " (see --channel)",
 }
 
@@ -166,19 +348,55 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sobelcli`` script."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started ignoring it
-        signal.signal(signal.SIGINT, _on_sigint)
+    restore = _guard_streams()
+    handled = _install_handlers()
     try:
-        cli.main(args=argv, prog_name="sobelcli")
-    except Terminated:  # outside a command: while parsing, or as it finished
-        click.echo("sobelcli: terminated", err=True)
-        sys.exit(Exit.TERMINATED)
-    except SystemExit as exc:  # Click's "Aborted!" (exit 1) for a Ctrl-C outside a command
-        if exc.code == Exit.ERROR and signal.SIGINT in _received:
-            sys.exit(Exit.INTERRUPTED)
-        raise
+        code = _run(argv)
     finally:  # a signal while Python shuts down ends it without a traceback
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if signal.getsignal(signal.SIGINT) is _on_sigint:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for signum in handled:
+            signal.signal(signum, signal.SIG_DFL)
+        restore()
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the group; the exit status, after stdout is flushed here rather than at exit."""
+    code = 0
+    try:
+        try:
+            cli.main(args=argv, prog_name="sobelcli")
+        except SystemExit as exc:
+            code = _status(exc.code)
+            # Click's "Aborted!" (exit 1) for a Ctrl-C outside a command
+            if code == Exit.ERROR and signal.SIGINT in _received:
+                code = Exit.INTERRUPTED
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, where a failure is one line, not noise at exit
+    except Terminated as exc:  # outside a command: while parsing, or as it finished
+        _silence_stdout()
+        _say(f"sobelcli: {exc.describe()}")
+        return exc.code
+    except KeyboardInterrupt:
+        _silence_stdout()
+        _say("sobelcli: interrupted")
+        return Exit.INTERRUPTED
+    except BrokenPipeError:  # the reader went away: nothing more to say
+        _silence_stdout()
+        return code or Exit.ERROR
+    except StdoutError as exc:  # --help or --version into a full disk, a closed stdout
+        _silence_stdout()
+        _say(f"sobelcli: {exc}")
+        return code or Exit.ERROR
+    except OSError as exc:  # a message that stderr could not take
+        _say(f"sobelcli: {one_line(exc)}")
+        return code or Exit.ERROR
+    return code
+
+
+def _status(code: object) -> int:
+    if code is None:
+        return Exit.OK
+    if isinstance(code, int):
+        return code
+    _say(str(code))
+    return Exit.ERROR

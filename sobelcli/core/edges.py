@@ -118,15 +118,17 @@ def _larger_pair(
 
 
 def _hypot(gx: NDArray[np.floating], gy: NDArray[np.floating]) -> NDArray[np.floating]:
-    """``sqrt(gx^2 + gy^2)`` in gx's place; ``np.hypot`` where the squares overflow or vanish."""
+    """``sqrt(gx^2 + gy^2)``, a new array; ``np.hypot`` where the squares overflow or vanish."""
     info = np.finfo(gx.dtype)
     with np.errstate(over="ignore", under="ignore"):
-        sq = np.multiply(gx, gx)
+        sq: NDArray[np.floating] = np.multiply(gx, gx)
         sq += gy * gy
     top2 = sq.max()
     if np.isfinite(top2) and top2 >= float(info.tiny) / float(info.eps):
-        return np.sqrt(sq, out=sq)
-    return np.hypot(gx, gy, out=sq)
+        np.sqrt(sq, out=sq)
+    else:
+        np.hypot(gx, gy, out=sq)
+    return sq
 
 
 def check_percentile(percentile: float) -> float:

@@ -1,0 +1,350 @@
+"""The parts every streaming source shares: options, grey values, the source classes.
+
+See :mod:`sobelcli.io.stream` for the protocols and the formats. This module imports numpy
+and the standard library only; the format modules build on its classes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "LUMINANCE",
+    "ArraySource",
+    "ChunkRowSource",
+    "GreySource",
+    "SinkOptions",
+    "SourceOptions",
+    "StreamUnsupportedError",
+    "grey_rows",
+    "one_line",
+]
+
+#: skimage's rgb2gray weights, as the in-memory reader.
+LUMINANCE = (0.2125, 0.7154, 0.0721)
+
+
+class StreamUnsupportedError(ValueError):
+    """An input or output that cannot be streamed (the in-memory path may still handle it)."""
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How a source turns samples into grey rows.
+
+    Attributes
+    ----------
+    channel : int or None
+        Take this channel of a colour image instead of the luminance.
+    dtype : {numpy.float64, numpy.float32}
+        dtype of the rows that ``read_rows`` returns.
+    zarr_array : str or None
+        Path of the array inside a Zarr group (default: the group's array ``"0"``, the full
+        resolution of an OME-Zarr multiscale image, or its only array).
+    cached_chunks : int
+        Decoded chunk rows (TIFF tile rows or strips, Zarr chunk rows) kept for reuse.
+    read_ahead : bool
+        Decode the next chunk row on a thread while the current one is used.
+    workers : int
+        Threads that decode the tiles of one TIFF tile row (zlib, LZW and JPEG release the GIL).
+    """
+
+    channel: int | None = None
+    dtype: type[np.floating[Any]] = np.float64
+    zarr_array: str | None = None
+    cached_chunks: int = 2
+    read_ahead: bool = True
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    """How a sink stores the rows.
+
+    Attributes
+    ----------
+    bits : {8, 16}
+        PNG: values in [0, 1] (clipped) rounded to ``round(v * (2^bits - 1))``.
+    compress : int
+        PNG: zlib level 0-9; 1 uses zlib's run-length strategy, as the in-memory encoder.
+    tile : tuple of int
+        TIFF tile and Zarr chunk shape (rows, columns); TIFF tiles must be multiples of 16.
+    tiff_dtype : {numpy.float32, numpy.float64}
+        TIFF sample type (float32, as the in-memory writer).
+    tiff_compression : str or None
+        A tifffile compression name (``"zlib"``, ``"zstd"``, ...) or None for none.
+    zarr_format : {2, 3}
+    """
+
+    bits: int = 8
+    compress: int = 1
+    tile: tuple[int, int] = (256, 256)
+    tiff_dtype: type[np.floating[Any]] = np.float32
+    tiff_compression: str | None = None
+    zarr_format: int = 3
+
+
+# --------------------------------------------------------------------------- grey values
+
+
+def _check_layout(name: str, raw_shape: tuple[int, ...], channel: int | None) -> None:
+    """Refuse what the in-memory reader refuses: not (H, W) or (H, W, C <= 4), bad channel."""
+    if len(raw_shape) not in (2, 3) or (len(raw_shape) == 3 and not 1 <= raw_shape[2] <= 4):
+        raise ValueError(
+            f"{name}: array of shape {raw_shape} is not an image; "
+            "expected (H, W) or (H, W, C) with C <= 4"
+        )
+    if raw_shape[0] == 0 or raw_shape[1] == 0:
+        raise ValueError(f"{name}: image is empty (shape {raw_shape})")
+    if len(raw_shape) == 3 and channel is not None and not 0 <= channel < raw_shape[2]:
+        n = raw_shape[2]
+        raise ValueError(f"{name}: has {n} channel(s); the channel must be 0 to {n - 1}")
+    if len(raw_shape) == 2 and channel not in (None, 0):
+        raise ValueError(f"{name}: is a grey image; channel {channel} does not exist")
+
+
+def grey_rows(
+    raw: NDArray[Any], *, channel: int | None, dtype: type[np.floating[Any]], name: str
+) -> NDArray[np.floating]:
+    """Grey float rows of raw samples, with the in-memory reader's scaling and channel rules.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (n, W) or (n, W, C) with C <= 4
+        bool, integer or float samples.
+    channel : int or None
+        A channel to take instead of the luminance of a colour image.
+    dtype : {numpy.float64, numpy.float32}
+    name : str
+        The file, for messages.
+
+    Returns
+    -------
+    ndarray, shape (n, W), C-contiguous
+        uint8 / uint16 as ``v.astype(dtype) * dtype(1 / max)``; colour (C >= 3) as
+        ``(R * 0.2125 + G * 0.7154) + B * 0.0721``; C < 3 without a channel: the first channel.
+
+    Notes
+    -----
+    The in-memory reader computes the luminance with ``numpy.tensordot``, a BLAS call whose
+    rounding of a pixel depends on how many pixels the call holds and on the processor, so
+    its result changes with the strip height (measured on small images: 3 strip layouts in
+    55 changed a bit in float64, 37 in 55 in float32). Here each pixel gets the same three
+    products and two sums whatever the strip: colour images are within 1 ulp of the
+    in-memory grey (2.2e-16 in float64), grey images equal to it bit for bit.
+
+    Raises
+    ------
+    ValueError
+        For NaN or infinite values, or values beyond the range of ``dtype``.
+    """
+    arr = raw
+    if arr.ndim == 3:
+        if channel is not None:
+            arr = arr[:, :, channel]
+        elif arr.shape[2] < 3:
+            arr = arr[:, :, 0]
+        else:
+            arr = arr[:, :, :3]
+    if arr.dtype == np.bool_:
+        out = arr.astype(dtype)
+    elif arr.dtype in (np.uint8, np.uint16):  # one pass; the same bits as astype, then *=
+        out = np.multiply(arr, dtype(1.0 / np.iinfo(arr.dtype).max), dtype=dtype)
+    elif arr.dtype.kind in "iuf":
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = arr.astype(dtype)
+        if not np.isfinite(out).all():
+            what = "NaN or infinite values" if arr.dtype.kind == "f" else "integers"
+            if np.isfinite(arr).all():
+                what = f"values beyond the range of {np.dtype(dtype).name}"
+            raise ValueError(f"{name}: holds {what}")
+    else:
+        raise ValueError(f"{name}: holds values of type {arr.dtype}, not numbers")
+    if out.ndim == 3:  # (R L0 + G L1) + B L2, the same operations for every pixel
+        weights = [dtype(w) for w in LUMINANCE]
+        grey = np.multiply(out[:, :, 0], weights[0])
+        grey += np.multiply(out[:, :, 1], weights[1])
+        grey += np.multiply(out[:, :, 2], weights[2])
+        result: NDArray[np.floating] = grey
+        return result
+    return np.ascontiguousarray(out)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class GreySource:
+    """Base of the sources: raw samples of rows, made grey by :func:`grey_rows`.
+
+    Subclasses set the raw layout in ``__init__`` and implement :meth:`_raw`; ``shape`` is
+    (H, W) whatever the number of channels. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        raw_shape: tuple[int, ...],
+        raw_dtype: np.dtype[Any],
+        options: SourceOptions,
+    ) -> None:
+        self.name = name
+        if np.dtype(options.dtype) not in (np.float32, np.float64):
+            raise ValueError(f"{name}: dtype must be float32 or float64, got {options.dtype}")
+        if raw_dtype.kind not in "biuf":
+            raise ValueError(f"{name}: holds values of type {raw_dtype}, not numbers")
+        _check_layout(name, raw_shape, options.channel)
+        self.raw_shape = tuple(int(n) for n in raw_shape)
+        self.raw_dtype = raw_dtype
+        self.shape: tuple[int, int] = (self.raw_shape[0], self.raw_shape[1])
+        self.dtype: np.dtype[Any] = np.dtype(options.dtype)
+        self.options = options
+        #: What was done to the image that a user may want to know (as LoadedImage.notes).
+        self.notes: list[str] = []
+
+    def _raw(self, r0: int, r1: int) -> NDArray[Any]:
+        """Raw samples of rows [r0, r1): shape (r1 - r0, W) or (r1 - r0, W, C)."""
+        raise NotImplementedError
+
+    def read_rows(self, r0: int, r1: int) -> NDArray[np.floating]:
+        """Grey rows ``r0 <= r < r1``: a new float array of shape (r1 - r0, W).
+
+        Raises
+        ------
+        ValueError
+            If the range is empty or leaves [0, H), or the samples are not finite.
+        """
+        if not 0 <= r0 < r1 <= self.shape[0]:
+            raise ValueError(
+                f"{self.name}: rows [{r0}, {r1}) outside the image's 0..{self.shape[0]}"
+            )
+        return grey_rows(
+            self._raw(r0, r1),
+            channel=self.options.channel,
+            dtype=self.options.dtype,
+            name=self.name,
+        )
+
+    def close(self) -> None:
+        """Release the file (idempotent)."""
+
+    def __enter__(self) -> GreySource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ChunkRowSource(GreySource):
+    """A source stored in chunk rows of ``chunk_rows`` rows (tile rows, strips, chunk rows).
+
+    Subclasses implement :meth:`_chunk`; a few decoded chunk rows are kept (least recently
+    used first out), so that strips that do not line up with the chunks, and the overlap of
+    consecutive strips, decode each chunk once. With ``options.read_ahead``, decoding chunk
+    row k starts decoding row k + 1 on a thread (codecs release the GIL), so that reading
+    overlaps the computation on the strips. Peak memory: ``cached_chunks + 2`` chunk rows.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        raw_shape: tuple[int, ...],
+        raw_dtype: np.dtype[Any],
+        options: SourceOptions,
+        chunk_rows: int,
+    ) -> None:
+        super().__init__(name, raw_shape, raw_dtype, options)
+        self.chunk_rows = max(1, min(int(chunk_rows), self.shape[0]))
+        self._cache: OrderedDict[int, NDArray[Any]] = OrderedDict()
+        self._decoding = threading.Lock()  # one _chunk call at a time
+        self._ahead: tuple[int, Future[NDArray[Any]]] | None = None
+        self._reader: ThreadPoolExecutor | None = None
+
+    def _chunk(self, k: int) -> NDArray[Any]:
+        """Raw samples of chunk row k: rows [k c, min(H, (k + 1) c)) for c = chunk_rows."""
+        raise NotImplementedError
+
+    def _decode(self, k: int) -> NDArray[Any]:
+        with self._decoding:
+            return self._chunk(k)
+
+    def _cached(self, k: int) -> NDArray[Any]:
+        hit = self._cache.get(k)
+        if hit is not None:
+            self._cache.move_to_end(k)
+            return hit
+        ahead = self._ahead
+        if ahead is not None and ahead[0] == k:
+            self._ahead = None
+            chunk = ahead[1].result()
+        else:
+            chunk = self._decode(k)
+        self._cache[k] = chunk
+        while len(self._cache) > max(1, self.options.cached_chunks):
+            self._cache.popitem(last=False)
+        following = k + 1
+        if (
+            self.options.read_ahead
+            and following * self.chunk_rows < self.shape[0]
+            and following not in self._cache
+            and (self._ahead is None or self._ahead[0] != following)
+        ):
+            if self._reader is None:
+                self._reader = ThreadPoolExecutor(1, thread_name_prefix="sobelcli-read-ahead")
+            self._ahead = (following, self._reader.submit(self._decode, following))
+        return chunk
+
+    def _raw(self, r0: int, r1: int) -> NDArray[Any]:
+        c = self.chunk_rows
+        parts = []
+        for k in range(r0 // c, (r1 - 1) // c + 1):
+            lo = max(r0, k * c) - k * c
+            hi = min(r1, (k + 1) * c) - k * c
+            parts.append(self._cached(k)[lo:hi])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def close(self) -> None:
+        """Wait for a chunk being read ahead, and drop the decoded chunks."""
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+            self._reader = None
+        self._ahead = None
+        self._cache.clear()
+
+
+class ArraySource(GreySource):
+    """An array already in memory (or a memory map) seen as a row source; for tests and fallbacks.
+
+    Parameters
+    ----------
+    array : array_like, shape (H, W) or (H, W, C) with C <= 4
+    name : str
+    options : SourceOptions
+    """
+
+    def __init__(
+        self, array: Any, name: str = "<array>", options: SourceOptions | None = None
+    ) -> None:
+        arr = np.asarray(array) if not isinstance(array, np.ndarray) else array
+        super().__init__(name, arr.shape, arr.dtype, options or SourceOptions())
+        self._array = arr
+
+    def _raw(self, r0: int, r1: int) -> NDArray[Any]:
+        return self._array[r0:r1]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its type's name if it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
