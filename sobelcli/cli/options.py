@@ -6,19 +6,28 @@ keeps them equal to the core's own lists.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from sobelcli.names import DEFAULT_MAX_PIXELS, FORMATS, KERNEL_NAMES, LOSS_NAMES
+from sobelcli.names import (
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_PIXELS,
+    FORMATS,
+    KERNEL_NAMES,
+    LOSS_NAMES,
+    MEMORY_SHARE,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,12 +45,46 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
+@functools.cache
+def default_max_memory() -> int:
+    """The default of ``--max-memory``: 2 GiB, or half the physical memory if that is less."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return DEFAULT_MAX_MEMORY
+    share = int(physical * MEMORY_SHARE)
+    return min(DEFAULT_MAX_MEMORY, share) if share > 0 else DEFAULT_MAX_MEMORY
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
+    """A size in bytes: ``2G``, ``512M``, ``1.5GiB``, ``300000000`` (K, M, G, T: powers of 1024)."""
+
+    name = "size"
+    PATTERN = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Bytes as an int, from an int or a number with an optional unit."""
+        if isinstance(value, int):
+            return value
+        match = self.PATTERN.fullmatch(str(value))
+        if match is None:
+            self.fail(
+                f"{value!r} is not a size: give bytes, or a number and K, M, G or T", param, ctx
+            )
+        power = "KMGT".find(match[2].upper()) + 1 if match[2] else 0
+        size = float(match[1]) * 1024**power
+        if not 1 <= size < 1 << 62:
+            self.fail(f"{value!r} is not a size from 1 byte to 4 EiB", param, ctx)
+        return int(size)
+
+
 @dataclass(frozen=True)
 class ImageOptions:
-    """How IMAGE files are read: ``--channel`` and ``--max-pixels``."""
+    """How IMAGE files are read: ``--channel``, ``--max-pixels`` and ``--max-memory``."""
 
     channel: int | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_memory: int = field(default_factory=default_max_memory)
 
 
 _image_flags = _compose(
@@ -60,15 +103,26 @@ _image_flags = _compose(
         metavar="N",
         help="Refuse, before decoding, images with more pixels than this.",
     ),
+    click.option(
+        "--max-memory",
+        type=ByteSize(),
+        default=default_max_memory,
+        show_default="2G, or half the physical memory if less",
+        metavar="SIZE",
+        help="Refuse, before decoding, images whose reading and processing would take more "
+        "memory than this (512M, 2G ...), estimated from their header; read no more bytes "
+        "than this from a pipe or a device.",
+    ),
 )
 
 
 def image_options(func: F) -> F:
-    """--channel and --max-pixels, handed to the command as one ``read`` (ImageOptions)."""
+    """--channel, --max-pixels and --max-memory, handed to the command as one ``read``."""
 
     @functools.wraps(func)
     def packed(*args: Any, **kwargs: Any) -> Any:
-        kwargs["read"] = ImageOptions(kwargs.pop("channel"), kwargs.pop("max_pixels"))
+        limits = kwargs.pop("max_pixels"), kwargs.pop("max_memory")
+        kwargs["read"] = ImageOptions(kwargs.pop("channel"), *limits)
         return func(*args, **kwargs)
 
     return _image_flags(packed)  # type: ignore[return-value]
@@ -128,7 +182,39 @@ _batch_flags = _compose(
         help="Format of the outputs a batch (or a missing -o) names: png, npy (raw "
         "floats) or tiff (float32)  [default: png]",
     ),
+    click.option(
+        "--name",
+        "name_template",
+        metavar="TEMPLATE",
+        default=None,
+        callback=lambda ctx, param, value: _name_template(value),
+        help="Name the outputs by TEMPLATE, from the fields {stem}, {ext} and {name} of "
+        "each input (photo, jpg, photo.jpg); its extension sets the format. Example: "
+        "'{stem}_{ext}_edges.png' keeps a.jpg and a.png apart.",
+    ),
 )
+
+
+def _name_template(value: str | None) -> str | None:
+    """Check a --name template: known fields, a file name (no folder), a known extension."""
+    if value is None:
+        return None
+    from sobelcli.names import OUTPUT_SUFFIXES
+
+    try:
+        sample = value.format(stem="photo", ext="jpg", name="photo.jpg")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{value!r}: use the fields {{stem}}, {{ext}} and {{name}} ({exc})",
+            param_hint="--name",
+        ) from None
+    if "/" in sample or os.sep in sample or sample in ("", ".", ".."):
+        raise click.BadParameter(f"{value!r} must name a file, not a folder", param_hint="--name")
+    if Path(sample).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise click.BadParameter(
+            f"{value!r} must end in one of {', '.join(OUTPUT_SUFFIXES)}", param_hint="--name"
+        )
+    return value
 
 
 def batch_options(func: F) -> F:
@@ -145,7 +231,20 @@ def batch_options(func: F) -> F:
             fail_fast=kwargs.pop("fail_fast"),
             existing=existing,
             fmt=kwargs.pop("fmt_name"),
+            name=kwargs.pop("name_template"),
         )
+        template = kwargs["batch"].name
+        if template is not None:
+            from sobelcli.names import OUTPUT_SUFFIXES
+
+            fmt = OUTPUT_SUFFIXES[
+                Path(template.format(stem="a", ext="b", name="a.b")).suffix.lower()
+            ]
+            if kwargs["batch"].fmt not in (None, fmt):
+                raise click.UsageError(
+                    f"--format {kwargs['batch'].fmt} and --name {template!r} disagree"
+                )
+            kwargs["batch"] = dataclasses.replace(kwargs["batch"], fmt=fmt)
         return func(*args, **kwargs)
 
     return _batch_flags(packed)  # type: ignore[return-value]

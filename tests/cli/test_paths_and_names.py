@@ -176,3 +176,47 @@ def test_more_pixels_than_the_image_checks_every_pixel(tmp_path: Path) -> None:
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["count"] == 9 * 11 + 9  # every pixel and every kernel element
+
+
+# --- --name templates -------------------------------------------------------------------------
+
+
+def test_name_template_keeps_same_stem_inputs_apart(tmp_path: Path) -> None:
+    png(tmp_path / "in" / "a.png", 1)
+    pixels = np.random.default_rng(2).integers(0, 256, (12, 14), dtype=np.uint8)
+    iio.imwrite(tmp_path / "in" / "a.jpg", pixels)
+    args = [str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json"]
+    clash = run("edges", *args)
+    assert clash.exit_code == 1 and "also the output of" in clash.stderr
+    result = run("edges", *args, "--name", "{stem}_{ext}_edges.png", "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a_edges.png",  # the first run wrote the first of the two, and refused the other
+        "a_jpg_edges.png",
+        "a_png_edges.png",
+    ]
+
+
+def test_name_template_sets_the_format_and_names_a_single_output(tmp_path: Path) -> None:
+    image = png(tmp_path / "photo.png")
+    result = run("edges", str(image), "--name", "{name}.edges.npy")
+    assert result.exit_code == 0, result.stderr
+    assert np.load(tmp_path / "photo.png.edges.npy").shape == (10, 12)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{stem}_{size}.png", "use the fields"),
+        ("{stem}", "must end in one of"),
+        ("sub/{stem}.png", "must name a file"),
+    ],
+)
+def test_bad_name_templates_exit_2(tmp_path: Path, template: str, message: str) -> None:
+    result = run("edges", str(png(tmp_path / "a.png")), "--name", template)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_name_template_and_a_different_format_disagree(tmp_path: Path) -> None:
+    result = run("edges", str(png(tmp_path / "a.png")), "--name", "{stem}.png", "--format", "npy")
+    assert result.exit_code == 2 and "disagree" in result.stderr

@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 
 from sobelcli.cli.batch.inputs import expand, is_batch
-from sobelcli.cli.batch.plan import make_plan
+from sobelcli.cli.batch.plan import make_plan, output_name
 from sobelcli.cli.batch.pool import default_jobs
 from sobelcli.cli.batch.run import execute
 from sobelcli.cli.batch.types import BatchOptions, Done, Result, Task, Work
@@ -75,7 +75,10 @@ def run_images(
     from sobelcli.cli.options import check_output, default_output, format_of
 
     image = images[0]
-    target = output or default_output(image, suffix, FORMAT_SUFFIX[batch.fmt or "png"])
+    ext = FORMAT_SUFFIX[batch.fmt or "png"]
+    if output is None and batch.name is not None and image != "-":
+        output = str(Path(image).with_name(output_name(image, suffix, ext, batch.name)))
+    target = output or default_output(image, suffix, ext)
     if as_json and target == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
     format_of(target, batch.fmt)
@@ -116,7 +119,7 @@ def _run_batch(
     out_dir = _output_folder(output)
     sources, problems = expand(images, batch.recursive)
     ext = FORMAT_SUFFIX[batch.fmt or "png"]
-    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected)
+    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
     tally = execute(
         name,
         tasks,

@@ -15,10 +15,24 @@ from pathlib import Path
 from sobelcli.cli.batch.types import Result, Source, Task
 
 
-def output_for(source: Source, out_dir: str | None, suffix: str, ext: str) -> str:
-    """``NAME{suffix}{ext}`` beside the input, or under ``out_dir`` at the input's relative path."""
+def output_name(rel: str, suffix: str, ext: str, template: str | None = None) -> str:
+    """The file name of an input's output: ``NAME{suffix}{ext}``, or the ``--name`` template.
+
+    The template's fields are ``{stem}`` (``photo`` of ``photo.jpg``), ``{ext}`` (``jpg``)
+    and ``{name}`` (``photo.jpg``).
+    """
+    p = Path(rel)
+    if template is None:
+        return f"{p.stem}{suffix}{ext}"
+    return template.format(stem=p.stem, ext=p.suffix.lstrip("."), name=p.name)
+
+
+def output_for(
+    source: Source, out_dir: str | None, suffix: str, ext: str, template: str | None = None
+) -> str:
+    """The output beside the input, or under ``out_dir`` at the input's relative path."""
     rel = Path(source.rel)
-    name = f"{rel.stem}{suffix}{ext}"
+    name = output_name(source.rel, suffix, ext, template)
     if out_dir is None:
         return str(Path(source.path).with_name(name))
     return str(Path(out_dir, rel.parent, name))
@@ -51,6 +65,7 @@ def make_plan(
     ext: str,
     existing: str = "error",
     protected: Iterable[str] = (),
+    template: str | None = None,
 ) -> tuple[list[Task], list[Result]]:
     """One task per input, and the results decided before running (errors, skipped).
 
@@ -61,7 +76,7 @@ def make_plan(
     existing output is an error, skipped, or replaced, as ``existing`` says ("error",
     "skip", "overwrite").
     """
-    outputs = {s: output_for(s, out_dir, suffix, ext) for s in sources}
+    outputs = {s: output_for(s, out_dir, suffix, ext, template) for s in sources}
     kept = _inputs(sources, {output_key(o) for o in outputs.values()}, out_dir)
     inputs = {input_key(s.path) for s in kept}
     read = {input_key(p) for p in protected}
@@ -124,7 +139,7 @@ def _conflict(
         return f"{s.path}: its output {out} is a file this command reads; it would be overwritten"
     if key in claimed:
         return f"{s.path}: its output {out} is also the output of {claimed[key]}"
-    if os.path.isdir(out) and not os.path.islink(out):
+    if os.path.isdir(out) and not os.path.islink(out) and not _zarr_output(out):
         return f"{s.path}: its output {out} is a folder"
     if os.path.lexists(out):
         if existing == "skip":
@@ -132,3 +147,10 @@ def _conflict(
         if existing != "overwrite":
             return f"{s.path}: {out} exists (--overwrite replaces it, --skip-existing keeps it)"
     return None
+
+
+def _zarr_output(out: str) -> bool:
+    """A ``.zarr`` output that is a Zarr array already: an existing output, like a file."""
+    from sobelcli.cli.stream_probe import is_zarr_store
+
+    return out.lower().endswith(".zarr") and is_zarr_store(out)

@@ -15,7 +15,8 @@ class BatchOptions:
     """The batch options of a command (``--recursive``, ``--jobs`` ...), parsed once.
 
     ``existing`` is one of :data:`EXISTING`; ``fmt`` is the ``--format`` of the outputs that
-    sobelcli names (None: png); ``jobs`` None means one process per core.
+    sobelcli names (None: png); ``jobs`` None means one process per core; ``name`` is the
+    ``--name`` template of those outputs (None: ``{stem}_edges.png`` and the like).
     """
 
     recursive: bool = False
@@ -23,6 +24,7 @@ class BatchOptions:
     fail_fast: bool = False
     existing: str = "error"
     fmt: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
