@@ -31,6 +31,7 @@ from common import ROOT, Section, Settings, Target, machine, settings, table
 from group_cli import bench_batch, bench_cli
 from group_canny import bench_canny
 from group_core import bench_correlate, bench_edges, bench_grads, bench_lab
+from group_stream import bench_stream
 from group_train import bench_train
 
 #: name -> benchmark group, in run order
@@ -43,6 +44,7 @@ GROUPS: dict[str, Callable[[Settings], Section]] = {
     "cli": bench_cli,
     "batch": bench_batch,
     "train": bench_train,
+    "stream": bench_stream,
 }
 
 

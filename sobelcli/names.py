@@ -42,10 +42,16 @@ KERNEL_NAMES: tuple[str, ...] = (
 )
 
 #: Output formats by file extension (``-``, stdout, is PNG).
-OUTPUT_SUFFIXES: dict[str, str] = {".png": "png", ".npy": "npy", ".tif": "tiff", ".tiff": "tiff"}
+OUTPUT_SUFFIXES: dict[str, str] = {
+    ".png": "png",
+    ".npy": "npy",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".zarr": "zarr",  # a folder; written only by the streaming sink (``cli/streaming.py``)
+}
 
 #: The extension each format gets when sobelcli names the file.
-FORMAT_SUFFIX: dict[str, str] = {"png": ".png", "npy": ".npy", "tiff": ".tif"}
+FORMAT_SUFFIX: dict[str, str] = {"png": ".png", "npy": ".npy", "tiff": ".tif", "zarr": ".zarr"}
 
 #: Output formats, for ``--format``.
 FORMATS: tuple[str, ...] = tuple(FORMAT_SUFFIX)
@@ -58,6 +64,12 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 
 #: Refuse images with more pixels than this unless told otherwise (a decompression-bomb guard).
 DEFAULT_MAX_PIXELS = 250_000_000
+
+#: ``edges`` and ``grad-input`` stream a TIFF, .npy, PNG or JPEG file of at least this many
+#: pixels to a file, in strips (Zarr always): 2^24, 16.8 MP, 4096 x 4096. Below it the
+#: in-memory path is as fast or faster and its memory small; above it streaming is as fast
+#: and its peak memory stays flat (measured in README.md, "Big images and clusters").
+STREAM_MIN_PIXELS = 1 << 24
 
 #: The most memory reading one image may take (decoding, the grey copy, the command's working
 #: arrays), in bytes, unless told otherwise: 2 GiB. The command line's ``--max-memory`` takes

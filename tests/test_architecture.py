@@ -27,8 +27,7 @@ ALLOWED = {
     "nn": {"core", "io", "engine", "names"},
     "verify": {"core", "names", "facade"},
     "dask": {"core", "engine", "names", "io", "facade"},
-    "cluster": {"dask", "core", "io", "names", "facade"},
-    "cli": {"cli", "nn", "core", "io", "engine", "names", "verify", "dask", "cluster", "facade"},
+    "cli": {"cli", "nn", "core", "io", "engine", "names", "verify", "dask", "facade"},
 }
 #: Third-party packages each part may import (beyond the standard library).
 THIRD_PARTY = {
@@ -37,8 +36,7 @@ THIRD_PARTY = {
     "io": {"numpy", "PIL", "imageio", "tifffile", "zarr", "pyvips"},
     "nn": {"numpy", "skimage"},
     "verify": {"numpy"},
-    "dask": {"numpy", "dask", "zarr", "tifffile"},
-    "cluster": {"numpy", "dask", "distributed", "zarr", "tifffile", "imageio"},
+    "dask": {"numpy", "dask", "distributed", "zarr", "tifffile", "imageio"},
     "cli": {"numpy", "click", "rich", "PIL", "imageio"},
 }
 

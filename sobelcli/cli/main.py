@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -79,10 +80,15 @@ class Terminated(BaseException):
         return 128 + self.signum
 
     def describe(self) -> str:
-        """``terminated`` (SIGTERM) or ``terminated by SIGHUP``."""
-        if self.signum == signal.SIGTERM:
-            return "terminated"
+        """``interrupted`` (SIGINT), ``terminated`` (SIGTERM) or ``terminated by SIGHUP``."""
+        if self.signum in (signal.SIGINT, signal.SIGTERM):
+            return "interrupted" if self.signum == signal.SIGINT else "terminated"
         return f"terminated by {signal_name(self.signum)}"
+
+
+def _stop(exc: BaseException) -> Terminated:
+    """Ctrl-C (KeyboardInterrupt) as a Terminated by SIGINT; a Terminated as it is."""
+    return exc if isinstance(exc, Terminated) else Terminated(signal.SIGINT)
 
 
 def quiet_unraisable(unraisable: Any) -> None:
@@ -117,9 +123,6 @@ def _install_handlers() -> list[int]:
     return installed
 
 
-# --- standard streams: closed, full, or gone --------------------------------------------------
-
-
 class StdoutError(OSError):
     """A write to stdout failed (a full disk, a file size limit, a closed stream)."""
 
@@ -127,17 +130,15 @@ class StdoutError(OSError):
         return f"cannot write to stdout: {self.strerror}"
 
 
-class _Stdout(io.RawIOBase):
-    """File descriptor 1 under ``sys.stdout``: its write errors say that they are stdout's.
+class _Stream(io.RawIOBase):
+    """File descriptor 1 (errors: StdoutError) or 2 (``quiet``: errors swallowed).
 
-    After the first failure (reported once, by whoever wrote) it swallows what is left, so
-    that the interpreter's flush at exit adds no "Exception ignored" to the one line.
+    After a failure it drops the rest, so the flush at exit adds no "Exception ignored".
     """
 
-    def __init__(self, fd: int = 1) -> None:
+    def __init__(self, fd: int, quiet: bool = False) -> None:
         super().__init__()
-        self._fd = fd
-        self.failed = False
+        self._fd, self.quiet, self.failed = fd, quiet, False
 
     def writable(self) -> bool:
         return True
@@ -146,10 +147,7 @@ class _Stdout(io.RawIOBase):
         return self._fd
 
     def isatty(self) -> bool:
-        try:
-            return os.isatty(self._fd)
-        except OSError:
-            return False
+        return os.isatty(self._fd)  # False for a closed descriptor
 
     def write(self, data: Any) -> int:
         size = len(memoryview(data).cast("B"))
@@ -157,35 +155,43 @@ class _Stdout(io.RawIOBase):
             return size
         try:
             written = os.write(self._fd, data)
-        except BrokenPipeError:
-            self.failed = True
-            raise
+            if written <= 0 < size:
+                raise OSError(errno.EIO, "no byte was written")
         except OSError as exc:
             self.failed = True
+            if self.quiet:
+                return size
+            if isinstance(exc, BrokenPipeError):
+                raise
             reason = "it is closed" if exc.errno == errno.EBADF else exc.strerror or str(exc)
             raise StdoutError(exc.errno, reason) from None
-        if written <= 0 < size:
-            self.failed = True
-            raise StdoutError(errno.EIO, "no byte was written")
+        return written
+
+
+class _Unbuffered(io.BufferedWriter):
+    """Written out at once (``python -u``), yet every byte of it: short writes are retried."""
+
+    def write(self, data: Any) -> int:
+        written = super().write(data)
+        self.flush()
         return written
 
 
 def _reserve_closed_descriptors() -> None:
     """Put /dev/null, opened the wrong way round, on a closed 0, 1 or 2 (``>&-``).
 
-    Otherwise the next file opened takes the number and what is meant for stdout or stderr
-    lands in it; this way a write to a closed stdout fails with EBADF, as it should.
+    No file opened later takes the number, and a write to a closed stdout fails (EBADF).
     """
     for fd, flags in ((0, os.O_WRONLY), (1, os.O_RDONLY), (2, os.O_RDONLY)):
         try:
             os.fstat(fd)
-            continue
+            continue  # open
         except OSError:
             pass
         try:
             new = os.open(os.devnull, flags)
             if new != fd:
-                os.dup2(new, fd)
+                os.dup2(new, fd)  # inheritable, as 0, 1 and 2 are
                 os.close(new)
             else:
                 os.set_inheritable(fd, True)
@@ -194,26 +200,27 @@ def _reserve_closed_descriptors() -> None:
 
 
 def _guard_streams() -> Callable[[], None]:
-    """Make sys.stdout report its failures as StdoutError; a closed stderr becomes a sink.
+    """Make sys.stdout report its failures as StdoutError, and sys.stderr swallow its own.
 
-    With stderr closed (``2>&-``) the messages are lost but the exit status stays right; with
-    stdout closed (``>&-``) a command that writes nothing there runs as usual, and one that
-    must write there fails with one line. Returns a function that puts the old streams back.
+    Closed (``>&-``, ``2>&-``) or full, stdout fails only a command that needs it, with one
+    line; stderr loses the messages, not the exit status. Returns: put the old streams back.
     """
     old = sys.stdin, sys.stdout, sys.stderr
     _reserve_closed_descriptors()
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w", encoding="utf-8", errors="backslashreplace")
     if sys.stdin is None:
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # reads fail: EBADF
-    stdout = sys.stdout
-    if stdout is None or (stdout is sys.__stdout__ and _fileno(stdout) == 1):
-        sys.stdout = io.TextIOWrapper(
-            io.BufferedWriter(_Stdout(1)),
-            encoding=getattr(stdout, "encoding", None) or "utf-8",
-            errors=getattr(stdout, "errors", None) or "strict",
-            line_buffering=bool(getattr(stdout, "line_buffering", False)),
-        )
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if stream is None or (stream is getattr(sys, f"__{name}__") and _fileno(stream) == fd):
+            unbuffered = bool(getattr(stream, "write_through", False))  # python -u
+            wrapper = io.TextIOWrapper(
+                (_Unbuffered if unbuffered else io.BufferedWriter)(_Stream(fd, quiet=fd == 2)),
+                encoding=getattr(stream, "encoding", None) or "utf-8",
+                errors=getattr(stream, "errors", None) or "backslashreplace",
+                line_buffering=fd == 2 or bool(getattr(stream, "line_buffering", False)),
+                write_through=unbuffered,
+            )
+            setattr(sys, name, wrapper)
 
     def restore() -> None:
         sys.stdin, sys.stdout, sys.stderr = old
@@ -231,7 +238,7 @@ def _fileno(stream: Any) -> int:
 def _silence_stdout() -> None:
     """After a failed write to stdout, drop whatever is still buffered for it."""
     raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
-    if isinstance(raw, _Stdout):
+    if isinstance(raw, _Stream):
         raw.failed = True
 
 
@@ -263,12 +270,9 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("sobelcli: interrupted", err=True)
-            ctx.exit(Exit.INTERRUPTED)
-        except Terminated as exc:
-            click.echo(f"sobelcli: {exc.describe()}", err=True)
-            ctx.exit(exc.code)
+        except (KeyboardInterrupt, Terminated) as exc:
+            click.echo(f"sobelcli: {_stop(exc).describe()}", err=True)
+            ctx.exit(_stop(exc).code)
         except BrokenPipeError:
             # The reader of stdout went away (``| head``): nothing more to say.
             sys.stderr.close()
@@ -351,12 +355,35 @@ def main(argv: list[str] | None = None) -> None:
     restore = _guard_streams()
     handled = _install_handlers()
     try:
-        code = _run(argv)
-    finally:  # a signal while Python shuts down ends it without a traceback
-        for signum in handled:
-            signal.signal(signum, signal.SIG_DFL)
+        try:
+            code = _run(argv)
+        except (KeyboardInterrupt, Terminated) as exc:  # a second signal, as the first is told
+            code = _stop(exc).code
+    finally:
+        # A write cut short removes its temporary file; this catches one whose clean-up a
+        # second signal interrupted. Signals wait meanwhile; after it, their default action
+        # ends the process without a traceback.
+        with _signals_held(handled):
+            files = sys.modules.get("sobelcli.io.files")
+            if files is not None:
+                files.remove_unfinished()
+            for signum in handled:
+                signal.signal(signum, signal.SIG_DFL)
         restore()
     sys.exit(code)
+
+
+@contextmanager
+def _signals_held(signums: list[int]) -> Iterator[None]:
+    """Hold ``signums`` back (delivered on leaving), where the OS can."""
+    if not signums or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _run(argv: list[str] | None) -> int:
@@ -365,38 +392,23 @@ def _run(argv: list[str] | None) -> int:
     try:
         try:
             cli.main(args=argv, prog_name="sobelcli")
-        except SystemExit as exc:
-            code = _status(exc.code)
+        except SystemExit as exc:  # Click's way out, always; its codes are numbers
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
             # Click's "Aborted!" (exit 1) for a Ctrl-C outside a command
             if code == Exit.ERROR and signal.SIGINT in _received:
                 code = Exit.INTERRUPTED
         if sys.stdout is not None:
             sys.stdout.flush()  # here, where a failure is one line, not noise at exit
-    except Terminated as exc:  # outside a command: while parsing, or as it finished
+    except (KeyboardInterrupt, Terminated) as exc:  # outside a command: parsing, or at the end
         _silence_stdout()
-        _say(f"sobelcli: {exc.describe()}")
-        return exc.code
-    except KeyboardInterrupt:
+        _say(f"sobelcli: {_stop(exc).describe()}")
+        return _stop(exc).code
+    except (BrokenPipeError, StdoutError) as exc:  # --help into a full disk, or `| head`
         _silence_stdout()
-        _say("sobelcli: interrupted")
-        return Exit.INTERRUPTED
-    except BrokenPipeError:  # the reader went away: nothing more to say
-        _silence_stdout()
-        return code or Exit.ERROR
-    except StdoutError as exc:  # --help or --version into a full disk, a closed stdout
-        _silence_stdout()
-        _say(f"sobelcli: {exc}")
+        if isinstance(exc, StdoutError):  # a reader that went away needs no word
+            _say(f"sobelcli: {exc}")
         return code or Exit.ERROR
     except OSError as exc:  # a message that stderr could not take
         _say(f"sobelcli: {one_line(exc)}")
         return code or Exit.ERROR
     return code
-
-
-def _status(code: object) -> int:
-    if code is None:
-        return Exit.OK
-    if isinstance(code, int):
-        return code
-    _say(str(code))
-    return Exit.ERROR

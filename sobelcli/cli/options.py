@@ -20,14 +20,8 @@ from typing import Any, TypeVar
 
 import click
 
-from sobelcli.names import (
-    DEFAULT_MAX_MEMORY,
-    DEFAULT_MAX_PIXELS,
-    FORMATS,
-    KERNEL_NAMES,
-    LOSS_NAMES,
-    MEMORY_SHARE,
-)
+from sobelcli import names
+from sobelcli.names import DEFAULT_MAX_PIXELS, FORMATS, KERNEL_NAMES, LOSS_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,32 +43,23 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 def default_max_memory() -> int:
     """The default of ``--max-memory``: 2 GiB, or half the physical memory if that is less."""
     try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        share = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * names.MEMORY_SHARE)
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
-        return DEFAULT_MAX_MEMORY
-    share = int(physical * MEMORY_SHARE)
-    return min(DEFAULT_MAX_MEMORY, share) if share > 0 else DEFAULT_MAX_MEMORY
+        share = 0
+    return min(names.DEFAULT_MAX_MEMORY, share) if share > 0 else names.DEFAULT_MAX_MEMORY
 
 
 class ByteSize(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
     """A size in bytes: ``2G``, ``512M``, ``1.5GiB``, ``300000000`` (K, M, G, T: powers of 1024)."""
 
     name = "size"
-    PATTERN = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """Bytes as an int, from an int or a number with an optional unit."""
-        if isinstance(value, int):
-            return value
-        match = self.PATTERN.fullmatch(str(value))
-        if match is None:
-            self.fail(
-                f"{value!r} is not a size: give bytes, or a number and K, M, G or T", param, ctx
-            )
-        power = "KMGT".find(match[2].upper()) + 1 if match[2] else 0
-        size = float(match[1]) * 1024**power
+        found = re.fullmatch(r"\s*(\d+\.?\d*|\.\d+)\s*([KMGT]?)(I?B)?\s*", str(value), re.I)
+        size = float(found[1]) * 1024 ** " KMGT".find(found[2].upper() or " ") if found else 0
         if not 1 <= size < 1 << 62:
-            self.fail(f"{value!r} is not a size from 1 byte to 4 EiB", param, ctx)
+            self.fail(f"{value!r} is not a size: bytes, or a number and K, M, G or T", param, ctx)
         return int(size)
 
 

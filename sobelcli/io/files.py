@@ -1,17 +1,31 @@
 """Files on disk: errors that name them, atomic writes, folders, and writable checks.
 
 Every output is written to a temporary file in the target folder and renamed into place, so
-a reader never sees half a file and a failed or interrupted run leaves nothing behind.
+a reader never sees half a file and a failed or interrupted run leaves nothing behind. A
+temporary file is named ``.NAME.<pid>-<8 hex>.part`` after its writer; one that a killed
+writer left (SIGKILL, a power cut) is removed by the next write into its folder.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ImageError", "atomic_write", "check_writable", "make_folder"]
+__all__ = [
+    "ImageError",
+    "atomic_write",
+    "check_writable",
+    "clear_stale_parts",
+    "make_folder",
+    "remove_unfinished",
+]
 
 
 class ImageError(ValueError):
@@ -69,10 +83,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 def _write_then_rename(target: Path, data: bytes) -> None:
     # The temporary name is known before the file exists, so that an interrupt at any
-    # point (Ctrl-C, SIGTERM turned into an exception) finds it and removes it.
+    # point (Ctrl-C, SIGTERM and the other terminating signals, turned into exceptions) finds
+    # it and removes it. It carries the writer's pid, so that a later run can tell a
+    # temporary file left by a killed writer from one being written now.
+    clear_stale_parts(target.parent)
     for _ in range(100):
-        name = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        name = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         ours = True
+        entry = (os.getpid(), name)
+        _unfinished.add(entry)  # before it exists: no moment when it is unknown
         try:
             try:
                 fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
@@ -86,8 +105,142 @@ def _write_then_rename(target: Path, data: bytes) -> None:
             return
         finally:
             if ours:
-                name.unlink(missing_ok=True)
+                with _signals_held():  # a second signal must not skip the clean-up
+                    name.unlink(missing_ok=True)
+            _unfinished.discard(entry)
     raise FileExistsError(f"no free temporary name beside {target}")
+
+
+#: (pid, path) of the temporary files being written; normally empty between writes.
+_unfinished: set[tuple[int, Path]] = set()
+
+
+def remove_unfinished() -> list[str]:
+    """Remove this process's temporary files that a clean-up missed; the paths removed.
+
+    A write removes its own temporary file when it fails or is interrupted; a second signal
+    arriving during that clean-up can cut it short. The process's last step (the command
+    line's error boundary, a worker about to exit) calls this to be sure.
+    """
+    removed = []
+    for entry in list(_unfinished):
+        pid, name = entry
+        if pid != os.getpid():
+            continue  # a forked worker's copy of its parent's list
+        try:
+            os.unlink(name)
+            removed.append(str(name))
+        except OSError:
+            pass
+        _unfinished.discard(entry)
+    return removed
+
+
+#: The signals that stop sobelcli after a clean-up (held back while a temporary is removed).
+_STOP_SIGNALS = ("SIGINT", "SIGHUP", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold the stopping signals back for a moment (delivered on leaving), where the OS can."""
+    held = {getattr(signal, n) for n in _STOP_SIGNALS if hasattr(signal, n)}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+#: ``.NAME.<pid>-<8 hex>.part``: a temporary file of ``atomic_write``, and its writer.
+_PART = re.compile(r"\.(?P<name>.+)\.(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{8}\.part", re.DOTALL)
+#: ``.NAME.<8 hex>.part``: the naming of earlier versions, without the writer's pid.
+_OLD_PART = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.part", re.DOTALL)
+
+_cleared: set[str] = set()
+
+
+def clear_stale_parts(folder: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporary files that killed writers left in ``folder``; once per process.
+
+    Only files of ``atomic_write``'s naming are touched: ``.NAME.<pid>-<8 hex>.part`` whose
+    writer (``pid``) is no longer alive, and the older ``.NAME.<8 hex>.part`` when it was last
+    modified before this process started. Anything else, a link, a folder or a file of a live
+    writer, is left alone. Returns the names removed; problems (a folder that cannot be
+    listed, a file gone already) are not errors.
+    """
+    try:
+        key = os.path.realpath(folder)
+    except (OSError, ValueError):
+        return []
+    if key in _cleared:
+        return []
+    _cleared.add(key)
+    removed: list[str] = []
+    try:
+        with os.scandir(key) as entries:
+            candidates = [e for e in entries if e.name.startswith(".") and e.name.endswith(".part")]
+    except OSError:
+        return removed
+    for entry in candidates:
+        try:
+            if not entry.is_file(follow_symlinks=False) or not _is_stale(entry):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return removed
+
+
+def _is_stale(entry: os.DirEntry[str]) -> bool:
+    match = _PART.fullmatch(entry.name)
+    if match:
+        pid = int(match["pid"])
+        return pid != os.getpid() and not _alive(pid)
+    if _OLD_PART.fullmatch(entry.name):
+        return entry.stat(follow_symlinks=False).st_mtime < process_start_time()
+    return False
+
+
+def _alive(pid: int) -> bool:
+    """True unless no process ``pid`` exists (one of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):
+        return True  # PermissionError: it exists; anything odd: keep the file
+    return True
+
+
+_started: list[float] = []
+
+
+def process_start_time() -> float:
+    """When this process started (seconds since the epoch), from /proc where there is one."""
+    if not _started:
+        _started.append(_read_start_time())
+    return _started[0]
+
+
+def _read_start_time() -> float:
+    fallback = time.time() - time.monotonic() + _IMPORTED  # when this module was imported
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        ticks = os.sysconf("SC_CLK_TCK")
+        return min(fallback, boot + int(fields[19]) / ticks)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return fallback
+
+
+_IMPORTED = time.monotonic()
 
 
 def make_folder(path: str | os.PathLike[str]) -> None:

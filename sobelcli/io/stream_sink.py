@@ -27,7 +27,9 @@ __all__ = ["AtomicSink", "BackgroundWriter", "WriterStopped"]
 def _temporary_beside(target: Path, folder: bool) -> Path:
     """Create (exclusively) a hidden temporary file or folder beside ``target``; its path."""
     for _ in range(100):
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        # ``atomic_write``'s naming, with the writer's pid: a killed writer's file is cleared
+        # by the next write into the folder (``sobelcli.io.files.clear_stale_parts``).
+        temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         try:
             if folder:
                 os.mkdir(temp)

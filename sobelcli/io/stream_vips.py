@@ -13,8 +13,9 @@ The values are those of the in-memory reader (Pillow): palette images become RGB
 images 0 and 1, and grey, grey + alpha, RGB and RGBA samples are the same numbers. Not
 streamed (:class:`~sobelcli.io.stream.StreamUnsupportedError`, for the in-memory path to
 read): images with an EXIF orientation other than 1, which Pillow's reader rotates; CMYK and
-other colour spaces that Pillow converts with its own formulas. A 16-bit RGB PNG keeps its
-16 bits here, where Pillow reduces it to 8.
+other colour spaces that Pillow converts with its own formulas. A 16-bit colour (or grey +
+alpha) PNG is reduced to 8 bits as Pillow reduces it, to the high byte of each sample, so
+that a streamed image has the values of the same image read in memory.
 """
 
 from __future__ import annotations
@@ -96,7 +97,16 @@ class VipsSource(GreySource):
             )
         bands = int(image.bands)
         raw_shape = (int(image.height), int(image.width)) + ((bands,) if bands > 1 else ())
-        super().__init__(name, raw_shape, np.dtype(fmt), options or SourceOptions())
+        #: Pillow keeps 16 bits of grey only: colour and grey + alpha become 8 (the high byte).
+        self._high_byte = fmt == "uint16" and bands > 1
+        stored = np.dtype(fmt)
+        super().__init__(
+            name,
+            raw_shape,
+            np.dtype(np.uint8) if self._high_byte else stored,
+            options or SourceOptions(),
+        )
+        self._stored = stored
         self._image: Any = image
         self._region: Any = self._pyvips.Region.new(image)
         self._next = 0  # rows above this have been decoded by the open image
@@ -105,7 +115,11 @@ class VipsSource(GreySource):
 
     def _open(self, name: str) -> Any:
         try:
-            return self._pyvips.Image.new_from_file(self._path, access="sequential")
+            # fail_on: libvips's default pads a truncated or corrupt file with black rows,
+            # where the in-memory reader (Pillow) refuses it.
+            return self._pyvips.Image.new_from_file(
+                self._path, access="sequential", fail_on="error"
+            )
         except self._pyvips.Error as exc:
             raise ValueError(f"{name}: cannot decode image: {_vips_message(exc)}") from None
 
@@ -121,7 +135,8 @@ class VipsSource(GreySource):
         except self._pyvips.Error as exc:
             raise ValueError(f"{self.name}: cannot decode image: {_vips_message(exc)}") from None
         self._next = r1
-        return np.frombuffer(data, dtype=self.raw_dtype).reshape((r1 - r0, *self.raw_shape[1:]))
+        rows = np.frombuffer(data, dtype=self._stored).reshape((r1 - r0, *self.raw_shape[1:]))
+        return (rows >> 8).astype(np.uint8) if self._high_byte else rows
 
     def _raw(self, r0: int, r1: int) -> NDArray[Any]:
         kept = self._kept

@@ -131,6 +131,8 @@ class ZarrSink(AtomicSink):
         zarr_format: int = 3,
     ) -> None:
         zarr = _import_zarr(str(path))
+        if not hasattr(zarr, "create_array"):
+            raise StreamUnsupportedError(f"{path}: writing Zarr needs zarr 3 or later")
         if len(chunks) != 2 or min(chunks) < 1:
             raise ValueError(f"{path}: Zarr chunks must be two positive numbers, got {chunks}")
         super().__init__(path, shape, folder=True)

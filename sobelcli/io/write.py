@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -14,7 +15,7 @@ from sobelcli.io.files import ImageError, atomic_write
 from sobelcli.io.png import encode_png
 from sobelcli.names import OUTPUT_SUFFIXES
 
-__all__ = ["encode", "output_format", "quantize", "save_image"]
+__all__ = ["encode", "output_format", "quantize", "save_image", "write_stdout"]
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
@@ -76,15 +77,50 @@ def quantize(values: NDArray[np.floating], bits: int = 8) -> NDArray[np.integer]
 def save_image(
     path: str | os.PathLike[str], values: NDArray[np.floating], *, bits: int = 8, compress: int = 1
 ) -> None:
-    """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout)."""
+    """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout).
+
+    On stdout every byte is checked: a short write (a full disk, a file size limit) or a closed
+    stream raises ImageError naming stdout, never a silent truncated image. A reader that went
+    away (``| head``) raises BrokenPipeError, for the caller to end quietly.
+    """
     data = encode(values, output_format(path), bits=bits, compress=compress)
     if str(path) == "-":
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise ImageError("stdout", f"cannot write: {exc.strerror or exc}") from None
+        write_stdout(data)
     else:
         atomic_write(path, data)
+
+
+def write_stdout(data: bytes) -> None:
+    """Write all of ``data`` to standard output, through its file descriptor where it has one.
+
+    Raises
+    ------
+    ImageError
+        When stdout is closed or a write fails or writes nothing (EFBIG, ENOSPC, EBADF ...).
+    BrokenPipeError
+        When the reader has gone.
+    """
+    stream = sys.stdout
+    if stream is None:
+        raise ImageError("stdout", "cannot write: it is closed")
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream in memory (tests, notebooks)
+        fd = -1
+    try:
+        if fd < 0:
+            stream.buffer.write(data)
+            stream.buffer.flush()
+            return
+        stream.flush()  # anything written before goes first
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.EIO, f"no byte written, {len(view)} of {len(data)} left")
+            view = view[written:]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = "it is closed" if exc.errno == errno.EBADF else (exc.strerror or str(exc))
+        raise ImageError("stdout", f"cannot write: {reason}") from None

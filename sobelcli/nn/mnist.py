@@ -10,6 +10,8 @@ raises :class:`DataError` with a one-line message that names the file.
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,22 +66,71 @@ class MnistData:
         )
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        return path.read_bytes()
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file (it ends before its end marker)") from None
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(f"{path}: not a valid gzip file ({exc})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+#: Bytes read past what an IDX header announces, to report trailing bytes without inflating
+#: more: a gzip stream is never decompressed further than its header allows and this.
+SLACK = 1 << 16
+#: The most that deflate (gzip's compression) can expand: 1032 to 1, plus the gzip framing.
+DEFLATE_RATIO = 1032
+
+
+def _read_upto(fh: io.BufferedIOBase, count: int) -> bytes:
+    """Up to ``count`` bytes of ``fh``, fewer at its end, read in chunks.
+
+    A gzip stream inflates only as far as it is read, and no buffer is made larger than what
+    arrives (a single ``read(count)`` would allocate ``count`` bytes first).
+    """
+    chunks, total = [], 0
+    while total < count and (chunk := fh.read(min(count - total, 1 << 20))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_checked(p: Path, magic: int) -> tuple[tuple[int, ...], bytes]:
+    """The dimensions and the data of an IDX file, each read bounded by its header."""
+    ndim = magic & 0xFF
+    header = 4 * (1 + ndim)
+    with gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb") as fh:
+        head = _read_upto(fh, header)
+        if len(head) < 4:
+            raise DataError(f"{p}: file too short for an IDX header ({len(head)} bytes)")
+        found = int.from_bytes(head[:4], "big")
+        if found != magic:
+            raise DataError(
+                f"{p}: wrong magic number 0x{found:08X}, expected 0x{magic:08X} "
+                f"({'images' if magic == IMAGES_MAGIC else 'labels'} IDX file)"
+            )
+        if len(head) < header:
+            raise DataError(f"{p}: truncated IDX header ({len(head)} of {header} bytes)")
+        dims = tuple(int.from_bytes(head[4 * i + 4 : 4 * i + 8], "big") for i in range(ndim))
+        expected = header + math.prod(dims)
+        stored = p.stat().st_size
+        most = stored * DEFLATE_RATIO + SLACK if p.suffix == ".gz" else stored
+        if expected > most:
+            raise DataError(
+                f"{p}: truncated: the header announces {dims} ({expected} bytes), more than "
+                f"a file of {stored:,} bytes can hold"
+            )
+        body = _read_upto(fh, expected - header + SLACK)
+    if header + len(body) < expected:
+        raise DataError(
+            f"{p}: truncated: the header announces {dims} ({expected} bytes), "
+            f"the file has {header + len(body)} bytes"
+        )
+    gz = p.suffix == ".gz"
+    extra = header + len(body) - expected if gz else stored - expected  # exact for a raw file
+    if extra:
+        count = f"more than {SLACK}" if gz and extra >= SLACK else str(extra)
+        raise DataError(f"{p}: {count} unexpected bytes after the data for {dims}")
+    return dims, body
 
 
 def read_idx(path: str | Path, magic: int) -> NDArray[np.uint8]:
     """Read one IDX file of unsigned bytes, checking its header against its size.
+
+    No read goes past what the header announces (and a few bytes, to find trailing data): a
+    ``.gz`` is inflated in chunks up to that size, and a header that announces more than the
+    file could hold, even at deflate's best ratio, is refused before anything is inflated.
 
     Parameters
     ----------
@@ -101,29 +152,15 @@ def read_idx(path: str | Path, magic: int) -> NDArray[np.uint8]:
         a bad gzip stream or an unreadable file; the message names the file.
     """
     p = Path(path)
-    raw = _read_bytes(p)
-    ndim = magic & 0xFF
-    header = 4 * (1 + ndim)
-    if len(raw) < 4:
-        raise DataError(f"{p}: file too short for an IDX header ({len(raw)} bytes)")
-    found = int.from_bytes(raw[:4], "big")
-    if found != magic:
-        raise DataError(
-            f"{p}: wrong magic number 0x{found:08X}, expected 0x{magic:08X} "
-            f"({'images' if magic == IMAGES_MAGIC else 'labels'} IDX file)"
-        )
-    if len(raw) < header:
-        raise DataError(f"{p}: truncated IDX header ({len(raw)} of {header} bytes)")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(dims, dtype=np.int64))
-    if len(raw) < expected:
-        raise DataError(
-            f"{p}: truncated: the header announces {dims} ({expected} bytes), "
-            f"the file has {len(raw)} bytes"
-        )
-    if len(raw) > expected:
-        raise DataError(f"{p}: {len(raw) - expected} unexpected bytes after the data for {dims}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    try:
+        dims, body = _read_checked(p, magic)
+    except EOFError:
+        raise DataError(f"{p}: truncated gzip file (it ends before its end marker)") from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{p}: not a valid gzip file ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def _find(folder: Path, stem: str) -> Path | None:

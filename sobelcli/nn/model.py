@@ -13,10 +13,14 @@ renamed over the target, so a failure never leaves a partial file.
 
 from __future__ import annotations
 
+import collections
 import copy
 import io
 import json
+import math
+import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -161,51 +165,171 @@ def save_model(path: str | Path, model: Sequential, meta: dict[str, Any] | None 
     atomic_write(path, buf.getvalue())
 
 
+#: Bounds of a model file, checked before anything is read: its meta is JSON of at most
+#: MAX_META_CHARS characters nested at most MAX_META_DEPTH deep, each .npy header at most
+#: HEADER_ROOM bytes, and no logit may exceed MAX_LOGIT for inputs in [0, 1] (float32 overflow).
+MAX_META_CHARS = 1 << 20
+MAX_META_DEPTH = 32
+HEADER_ROOM = 16 << 10
+MAX_LOGIT = 1e30
+
+
 def load_model(path: str | Path) -> tuple[Sequential, dict[str, Any]]:
-    """Read a file written by :func:`save_model`; returns (model, meta).
+    """Read a file written by :func:`save_model`, checked whole before use; returns (model, meta).
+
+    The file must be a zip archive (``.npz``) holding exactly ``meta.npy`` and one ``.npy``
+    per weight of the lab's CNN. Every read is bounded before it is made: the file's size, each
+    entry's declared size and its ``.npy`` header against what that entry can need, so a zip
+    bomb is refused unread. The weights must be real floats (float16, 32 or 64; not strings,
+    complex, dates or objects) of the expected shapes, finite in float32, and small enough that
+    no input in [0, 1] makes the network's output overflow; the meta must be a JSON object of
+    this format, of bounded size and nesting.
 
     Raises
     ------
     ModelFileError
-        If the file is missing, not an npz, not this format, or a weight is missing or has
-        the wrong shape; the message names the file.
+        One line that names the file and what is wrong with it.
     """
     p = Path(path)
     model = lab_cnn(seed=0)
+    shapes = {f"{name}.npy": value.shape for name, value in model.named_params().items()}
+    most = 4 * MAX_META_CHARS + sum(8 * math.prod(s) for s in shapes.values())
     try:
         with open(p, "rb") as fh:
-            if fh.read(2) != b"PK":  # every .npz is a zip archive
-                raise ModelFileError(f"{p}: not a model file (sobelcli train -o writes a .npz)")
-        loaded = np.load(p, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ModelFileError(
-                f"{p}: a single array, not a model file (.npz from sobelcli train)"
-            )
-        with loaded as data:
-            if "meta" not in data.files:
-                raise ModelFileError(f"{p}: not a sobelcli model file (no 'meta' entry)")
-            meta = json.loads(str(data["meta"]))
-            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                raise ModelFileError(f"{p}: not a sobelcli model file (format is not {FORMAT})")
-            for layer in model.layers:
-                for key, current in layer.params.items():
-                    name = f"{layer.name}/{key}"
-                    if name not in data.files:
-                        raise ModelFileError(f"{p}: weight {name!r} is missing")
-                    value = data[name]
-                    if value.shape != current.shape:
-                        shapes = f"{value.shape}, expected {current.shape}"
-                        raise ModelFileError(f"{p}: weight {name!r} has shape {shapes}")
-                    if not np.isfinite(value).all():
-                        raise ModelFileError(f"{p}: weight {name!r} holds NaN or infinity")
-                    layer.params[key] = value.astype(np.float32)
+            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # every .npz is a zip archive
+                raise ModelFileError(
+                    f"{p}: not a model file: not a zip archive (sobelcli train -o writes a .npz)"
+                )
+            size = os.fstat(fh.fileno()).st_size
+            if size > most + len(shapes) * HEADER_ROOM + (1 << 20):
+                raise ModelFileError(f"{p}: {size:,} bytes, more than a model file can take")
+            with zipfile.ZipFile(fh) as archive:
+                meta, weights = _read_entries(p, archive, shapes)
+    except ModelFileError:
+        raise
     except FileNotFoundError:
         raise ModelFileError(f"{p}: no such model file") from None
     except IsADirectoryError:
         raise ModelFileError(f"{p}: is a folder, not a model file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        why = str(exc).split(". ")[0]  # numpy adds advice on pickles that does not apply here
+    except (OSError, ValueError, TypeError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        why = " ".join(str(exc).split(". ")[0].split())  # numpy's advice on pickles does not apply
         raise ModelFileError(f"{p}: not a readable .npz model file ({why})") from None
+    except (NotImplementedError, RuntimeError, zlib.error) as exc:  # compression, encryption
+        raise ModelFileError(f"{p}: not a readable .npz model file ({exc})") from None
+    for layer in model.layers:
+        for key in layer.params:
+            layer.params[key] = weights[f"{layer.name}/{key}.npy"]
+    logit = _logit_bound(model)
+    if not logit <= MAX_LOGIT:
+        raise ModelFileError(
+            f"{p}: weights so large that the network's output can reach {logit:.3g} and "
+            "overflow; not a trained model"
+        )
     return model, meta
+
+
+def _read_entries(
+    p: Path, archive: zipfile.ZipFile, shapes: dict[str, tuple[int, ...]]
+) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The meta and the float32 weights of an open model file, every entry checked."""
+    names = collections.Counter(info.filename for info in archive.infolist())
+    if "meta.npy" not in names:
+        raise ModelFileError(f"{p}: not a sobelcli model file (no 'meta' entry)")
+    meta = _read_meta(p, archive)
+    twice = [name for name, count in names.items() if count > 1]
+    other = sorted(set(names) - set(shapes) - {"meta.npy"})
+    if twice or other:
+        what = f"entry {twice[0]!r} appears twice" if twice else f"unexpected entry {other[0]!r}"
+        raise ModelFileError(f"{p}: {what}; a model file holds meta.npy and the weights only")
+    weights = {}
+    for name, shape in shapes.items():
+        if name not in names:
+            raise ModelFileError(f"{p}: weight {name[:-4]!r} is missing")
+        value = _read_npy(p, archive, name, shape, 8 * math.prod(shape))
+        with np.errstate(over="ignore", invalid="ignore"):
+            weights[name] = value.astype(np.float32)
+        if not np.isfinite(weights[name]).all():
+            what = "NaN or infinity" if not np.isfinite(value).all() else "values beyond float32"
+            raise ModelFileError(f"{p}: weight {name[:-4]!r} holds {what}")
+    return meta, weights
+
+
+def _read_meta(p: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
+    """The meta entry: one string of JSON, bounded in size and nesting, of this format."""
+    text = str(_read_npy(p, archive, "meta.npy", (), 4 * MAX_META_CHARS)[()])
+    too_deep = f"{p}: its meta is nested more than {MAX_META_DEPTH} deep"
+    try:
+        meta = json.loads(text)
+    except RecursionError:  # deeper than Python recurses
+        raise ModelFileError(too_deep) from None
+    except ValueError:
+        raise ModelFileError(f"{p}: not a sobelcli model file (its meta is not JSON)") from None
+    if _depth(meta) > MAX_META_DEPTH:
+        raise ModelFileError(too_deep)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{p}: not a sobelcli model file (format is not {FORMAT})")
+    return meta
+
+
+def _read_npy(
+    p: Path, archive: zipfile.ZipFile, name: str, shape: tuple[int, ...], most: int
+) -> NDArray[Any]:
+    """One ``.npy`` entry of at most ``most`` data bytes and this shape; real floats, or text.
+
+    The entry's declared size and its header are checked before its data is read, and the
+    data is read up to what the header promises: a zip bomb inflates no further.
+    """
+    info, what = archive.getinfo(name), f"entry {name[:-4]!r}"
+    if info.file_size > most + HEADER_ROOM:
+        raise ModelFileError(
+            f"{p}: {what} declares {info.file_size:,} bytes, more than it can need "
+            f"({most + HEADER_ROOM:,})"
+        )
+    with archive.open(info) as fh:
+        try:
+            major, minor = np.lib.format.read_magic(fh)
+            read_header = getattr(np.lib.format, f"read_array_header_{major}_{minor}")
+            found, fortran, dtype = read_header(fh)
+        except Exception as exc:  # noqa: BLE001 - numpy's parser raises many types
+            why = " ".join(str(exc).split(". ")[0].split()) or type(exc).__name__
+            raise ModelFileError(f"{p}: {what} is not a valid .npy ({why})") from None
+        kind = "U" if name == "meta.npy" else "f"
+        if dtype.kind != kind or dtype.hasobject or (kind == "f" and dtype.itemsize > 8):
+            wanted = "text" if kind == "U" else "float16, float32 or float64"
+            raise ModelFileError(f"{p}: {what} holds {dtype}, not {wanted}")
+        if found != shape:
+            raise ModelFileError(f"{p}: {what} has shape {found}, expected {shape}")
+        size = math.prod(found) * dtype.itemsize
+        if size > most:
+            raise ModelFileError(
+                f"{p}: {what} is {size:,} bytes, more than the {most:,} it may take"
+            )
+        data = fh.read(size + 1)  # one more: the end of the entry, where its CRC is checked
+    if len(data) != size:
+        raise ModelFileError(f"{p}: {what} holds {len(data):,} bytes of data, not {size:,}")
+    array: NDArray[Any] = np.frombuffer(data, dtype).reshape(found, order="F" if fortran else "C")
+    return array
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and dicts nest in ``value`` (0 for a number or a string), level by level."""
+    depth, level = 0, [value]
+    while level := [x for x in level if isinstance(x, (dict, list))]:
+        depth += 1
+        level = [v for x in level for v in (x.values() if isinstance(x, dict) else x)]
+    return depth
+
+
+def _logit_bound(model: Sequential) -> float:
+    """The most any logit can reach for inputs in [0, 1], from the weights' magnitudes.
+
+    Each layer maps values within ``m`` to values within ``sum |kernel| * m + max |bias|``
+    (the largest column sum over the outputs); ReLU and max-pooling only shrink the range.
+    """
+    bound = 1.0
+    for layer in model.layers:
+        if "kernel" in layer.params:
+            kernel = np.abs(layer.params["kernel"].astype(np.float64))
+            gain = float(kernel.reshape(-1, kernel.shape[-1]).sum(axis=0).max())
+            bound = gain * bound + float(np.abs(layer.params["bias"]).max(initial=0.0))
+    return bound

@@ -3,18 +3,24 @@
 Real PNG, JPEG, TIFF, GIF, BMP, WebP and .npy files are made here, then bytes are flipped,
 cut, inserted, deleted and spliced between files. Every outcome must be a correct grey image
 or an ImageError (exit 1 with one line from the CLI); never another exception, a traceback,
-an output file, or a temporary file left behind.
+an output file, or a temporary file left behind. The same holds for model files given to
+``predict`` (mutated bytes, and valid zips of crafted entries), ``.npy`` kernels given to
+``-k``, and glob patterns given to ``edges`` (which never write outside ``-o``).
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import struct
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -167,3 +173,234 @@ def test_every_seed_reads_cleanly() -> None:
             path = Path(tmp) / name
             path.write_bytes(data)
             check_image(read_image(path).pixels)
+
+
+# --- model files given to predict, kernels given to -k, patterns given to edges ---------------
+#
+# Each command must answer every input with exit 0, 1 or 2 and clean lines: never a traceback,
+# an "internal error", a NaN in JSON, or a file written where it was not asked for.
+
+
+def check_clean(result) -> None:
+    output = result.output + (result.stderr or "")
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert result.exit_code in (0, 1, 2), (result.exit_code, output)
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+
+
+def _model_seeds() -> dict[str, bytes]:
+    from sobelcli.nn import lab_cnn, save_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.npz"
+        save_model(path, lab_cnn(seed=1), meta={"history": [{"epoch": 1, "loss": 0.5}]})
+        stored = path.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(stored)) as src, zipfile.ZipFile(buf, "w", 8) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    return {"stored": stored, "deflated": buf.getvalue()}
+
+
+MODELS = _model_seeds()
+
+
+def _hot_spots(data: bytes) -> list[int]:
+    """Where a model file's structure is: each entry's zip and .npy headers, the directory."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        spots = [info.header_offset for info in archive.infolist()]
+    return [*spots, data.rfind(b"PK\x01\x02"), data.rfind(b"PK\x05\x06")]
+
+
+HOT = {name: _hot_spots(data) for name, data in MODELS.items()}
+
+
+@st.composite
+def fuzzed_model(draw) -> bytes:
+    """A model file with its bytes flipped, cut, inserted and deleted near its headers."""
+    name = draw(st.sampled_from(sorted(MODELS)))
+    at = st.builds(lambda base, d: base + d, st.sampled_from(HOT[name]), st.integers(0, 200))
+    step = st.one_of(
+        st.tuples(st.just("flip"), at, st.integers(1, 255)),
+        st.tuples(st.just("cut"), at),
+        st.tuples(st.just("insert"), at, st.binary(min_size=1, max_size=16)),
+        st.tuples(st.just("delete"), at, st.integers(1, 16)),
+    )
+    return mutate(MODELS[name], draw(st.lists(step, min_size=1, max_size=4)))
+
+
+DTYPES = ["<f4", "<f8", "<f2", ">f4", "<c8", "<i4", "|b1", "<U2", "|S3", "<M8[s]", "|V4", "|O"]
+SHAPES = st.lists(st.integers(0, 70), max_size=4).map(tuple) | st.just((1 << 40, 1 << 40))
+
+
+def npy_bytes(descr: str, shape: tuple, fortran: bool, data: bytes) -> bytes:
+    """A .npy of any header, its data as given (too short, too long or just right)."""
+    header = repr({"descr": descr, "fortran_order": fortran, "shape": shape}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+@st.composite
+def crafted_npy(draw, shape=SHAPES) -> bytes:
+    """A .npy with a drawn dtype, shape and order, and data of about the right length."""
+    descr, dims = draw(st.sampled_from(DTYPES)), draw(shape)
+    size = np.dtype(descr).itemsize * int(np.prod(dims)) if np.prod(dims) < 1 << 16 else 64
+    data = draw(
+        st.one_of(
+            st.just(b"\x00" * size),
+            st.binary(min_size=size, max_size=size) if size < 4096 else st.just(bytes(size)),
+            st.binary(max_size=64),
+            st.builds(lambda v: np.full(size // 4, v, "<f4").tobytes(), st.floats(width=32)),
+        )
+    )
+    return npy_bytes(descr, dims, draw(st.booleans()), data)
+
+
+@st.composite
+def crafted_model(draw) -> bytes:
+    """A valid zip whose entries are the weights, some replaced, dropped or added."""
+    from sobelcli.nn import lab_cnn
+
+    weights = lab_cnn(seed=0).named_params()
+    entries = {
+        f"{k}.npy": npy_bytes("<f4", v.shape, False, v.tobytes()) for k, v in weights.items()
+    }
+    meta = draw(
+        st.one_of(
+            st.just('{"format": "sobelcli-cnn-1"}'),
+            st.text(max_size=40),
+            st.integers(0, 60).map(
+                lambda n: '{"format": "sobelcli-cnn-1", "x": ' + "[" * n + "]" * n + "}"
+            ),
+        )
+    )
+    entries["meta.npy"] = npy_bytes(f"<U{max(len(meta), 1)}", (), False, meta.encode("utf-32-le"))
+    for name in draw(st.lists(st.sampled_from(sorted(entries)), max_size=3, unique=True)):
+        entries[name] = draw(
+            st.one_of(
+                st.just(None),
+                crafted_npy(),
+                crafted_npy(
+                    st.just(weights[name[:-4]].shape) if name != "meta.npy" else st.just(())
+                ),
+            )
+        )
+    if draw(st.booleans()):
+        entries[draw(st.sampled_from(["extra.npy", "meta", "conv2d/kernel"]))] = b"\x93NUMPY"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", draw(st.sampled_from([0, 8]))) as archive:
+        for name, value in entries.items():
+            if value is not None:
+                archive.writestr(name, value)
+    return buf.getvalue()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(fuzzed_model(), crafted_model()))
+def test_predict_on_a_fuzzed_model_file(data: bytes) -> None:
+    from sobelcli.cli.commands.predict import command as predict
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model, image = Path(tmp) / "model.npz", Path(tmp) / "digit.png"
+        model.write_bytes(data)
+        image.write_bytes(SEEDS["png"])
+        result = CliRunner().invoke(predict, [str(model), str(image), "--json"])
+        check_clean(result)
+        for line in result.stdout.splitlines():  # never NaN nor Infinity: strict JSON
+            json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+        if result.exit_code == 1 and not result.stdout:
+            assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+            assert result.stderr.startswith(f"Error: {model}: ")
+
+
+KERNELS = {
+    "3x3": np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]),
+    "1x5": np.arange(5, dtype=np.float32)[None],
+    "int": np.ones((3, 3), np.int16),
+    "big": np.ones((40, 40)),
+}
+
+
+def _npy(value: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, value)
+    return buf.getvalue()
+
+
+fuzzed_kernel = st.one_of(
+    st.builds(
+        mutate,
+        st.sampled_from(sorted(KERNELS)).map(lambda k: _npy(KERNELS[k])),
+        st.lists(mutation, max_size=4),
+    ),
+    crafted_npy(st.lists(st.integers(0, 6), max_size=3).map(tuple)),
+    crafted_npy(),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=fuzzed_kernel)
+def test_grad_input_on_a_fuzzed_kernel_file(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        kernel, image, out = Path(tmp) / "k.npy", Path(tmp) / "in.png", Path(tmp) / "out.npy"
+        kernel.write_bytes(data)
+        image.write_bytes(SEEDS["png"])
+        result = CliRunner().invoke(
+            cli, ["grad-input", str(image), "-k", str(kernel), "-o", str(out), "--quiet"]
+        )
+        check_clean(result)
+        assert kernel.read_bytes() == data  # a file the command reads is never written
+        if result.exit_code == 0:
+            assert np.isfinite(np.load(out)).all()
+        else:
+            assert not out.exists()
+
+
+TOKENS = ["a", "b", "x", "*", "**", "?", "[", "]", "[!a]", "[a-b]", "..", ".", "/", ".png", "^"]
+pattern = st.one_of(
+    st.lists(st.sampled_from(TOKENS), min_size=1, max_size=8).map("".join),
+    st.text(alphabet="ab*?[]!^-./\\ ", min_size=1, max_size=16),
+)
+
+
+def climbs_within(text: str, depth: int) -> bool:
+    """True when the pattern never climbs more than ``depth`` folders above where it starts."""
+    level = 0
+    for part in text.split("/"):
+        level += -1 if part == ".." else 0 if part in ("", ".") else 1
+        if level < -depth:
+            return False
+    return not text.startswith(("/", "-"))  # no absolute pattern, no option
+
+
+def tree_files(root: Path, out: Path) -> set[str]:
+    """Every path under ``root`` but ``out``, what it holds and the folders that lead to it."""
+    skip = {out, *out.parents}
+    return {
+        str(p.relative_to(root)) for p in root.rglob("*") if p not in skip and out not in p.parents
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=pattern.filter(lambda t: climbs_within(t, 3)), recursive=st.booleans())
+def test_edges_on_a_fuzzed_pattern(text: str, recursive: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        here = root / "a" / "b" / "x"  # patterns start here and climb at most to root
+        for folder in (here, root / "a" / "x", root / "b"):
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("a.png", "ab.png", "[a].png", ".x.png", "b.npy"):
+                (folder / name).write_bytes(SEEDS["png"] if name.endswith("png") else SEEDS["npy"])
+        out = root / "o" / "p" / "q" / "out"  # three levels deep: a stray ../ stays inside
+        before = tree_files(root, out)
+        cwd = os.getcwd()
+        os.chdir(here)
+        try:
+            args = ["edges", text, "-o", str(out), "-j", "1", "--quiet", "--json"]
+            result = CliRunner().invoke(cli, args + (["-r"] if recursive else []))
+        finally:
+            os.chdir(cwd)
+        check_clean(result)
+        assert tree_files(root, out) == before, "a file was written outside -o"

@@ -378,7 +378,7 @@ def test_peak_memory_is_set_by_the_strip_not_the_image(tmp_path) -> None:
     """A 4000 x 4000 tiled TIFF (128 MB as float64), written from a generator, streamed to PNG."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
-        from bench_stream import write_tiled_tiff
+        from group_stream import write_tiled_tiff
     finally:
         sys.path.remove(str(ROOT / "bench"))
     write_tiled_tiff(tmp_path / "big.tif", 4000, 4000, tile=256)

@@ -22,15 +22,20 @@ def is_pattern(arg: str) -> bool:
 def is_batch(args: Sequence[str], output: str | None = None) -> bool:
     """Several arguments, a folder, a pattern, or ``-o`` an existing folder (or ending in /).
 
-    One file (or ``-``) with ``-o FILE`` is not a batch.
+    One file (or ``-``) with ``-o FILE`` is not a batch; a Zarr array is one image, as input
+    or output, though it is a folder.
     """
+    from sobelcli.cli.stream_probe import is_zarr_store
+
     if len(args) != 1:
         return True
     if args[0] == "-":
         return False
-    if os.path.isdir(args[0]) or is_pattern(args[0]):
+    if (os.path.isdir(args[0]) and not is_zarr_store(args[0])) or is_pattern(args[0]):
         return True
-    return output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep)))
+    if output is None:
+        return False
+    return (os.path.isdir(output) and not is_zarr_store(output)) or output.endswith(("/", os.sep))
 
 
 def expand(args: Iterable[str], recursive: bool = False) -> tuple[list[Source], list[Result]]:
@@ -43,8 +48,10 @@ def expand(args: Iterable[str], recursive: bool = False) -> tuple[list[Source], 
     """
     sources: list[Source] = []
     problems: list[Result] = []
+    from sobelcli.cli.stream_probe import is_zarr_store
+
     for arg in args:
-        if os.path.isdir(arg):
+        if os.path.isdir(arg) and not is_zarr_store(arg):
             files = _walk(arg, recursive)
             base = arg
             why = "no image files in this folder" + ("" if recursive else " (add --recursive?)")

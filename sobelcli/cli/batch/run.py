@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 from sobelcli.cli import report
 from sobelcli.cli.batch.pool import Runner
 from sobelcli.cli.batch.types import Result, Task, Work
@@ -23,10 +25,14 @@ class Tally:
     seconds: float = 0.0
     interrupted: bool = False
     stopped: str = "stopped at the first failure"
+    not_run: int = 0  # inputs reported as not run: a worker died or was stopped
 
     @property
     def not_done(self) -> int:
-        """Inputs neither finished nor decided: cancelled by --fail-fast or an interrupt."""
+        """Inputs neither finished nor decided: the summary's ``cancelled``.
+
+        Cancelled by --fail-fast or an interrupt, or not run after a worker died.
+        """
         return self.total - self.ok - self.error - self.skipped
 
     def summary(self) -> dict[str, Any]:
@@ -53,7 +59,11 @@ def execute(
     as_json: bool,
     quiet: bool,
 ) -> Tally:
-    """Run a planned batch and report it; the summary is printed even when interrupted."""
+    """Run a planned batch and report it; the summary is printed even when interrupted.
+
+    Inputs not run because a worker process died get a ``not run`` line (JSON status
+    ``cancelled``); then the batch exits 1 even if no input failed.
+    """
     tally = Tally(total=len(tasks) + len(decided))
     start = time.perf_counter()
     try:
@@ -66,6 +76,10 @@ def execute(
             with report.progress(name, len(tasks), quiet) as bar:
                 task_id = bar.task_ids[0]
                 for result in runner.results(fail_fast):
+                    if runner.failure and not tally.not_run:
+                        report.console().print(
+                            f"error: {runner.failure}", markup=False, style="red"
+                        )
                     _report(result, tally, as_json, quiet)
                     done = bar.tasks[0].completed + 1
                     rate = done / max(time.perf_counter() - start, 1e-9)
@@ -77,6 +91,8 @@ def execute(
     finally:
         tally.seconds = time.perf_counter() - start
         _finish(name, tally, as_json, quiet)
+    if tally.not_run and not tally.error:
+        raise click.exceptions.Exit(1)
     return tally
 
 
@@ -85,6 +101,8 @@ def _stopped_by(exc: BaseException) -> str:
         return "interrupted"
     if isinstance(exc, BrokenPipeError):
         return "stopped as stdout was closed"
+    if isinstance(exc, OSError) and "stdout" in str(exc):
+        return "stopped as stdout failed"
     return f"stopped by {type(exc).__name__}"
 
 
@@ -98,6 +116,13 @@ def _report(result: Result, tally: Tally, as_json: bool, quiet: bool) -> None:
     elif result.status == "skipped":
         tally.skipped += 1
         report.info(f"skipped: {result.input}: {result.output} exists", quiet)
+    elif result.status == "cancelled":  # not run, and why: counted in the summary's "cancelled"
+        tally.not_run += 1
+        tally.stopped = result.error or "not run"
+        report.console().print(f"not run: {result.input}", markup=False)
+        if as_json:
+            report.emit_json({**result.record(), "error": f"not run: {tally.stopped}"})
+        return
     else:
         tally.error += 1
         report.console().print(f"error: {result.error}", markup=False, style="red")

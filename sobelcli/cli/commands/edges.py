@@ -19,6 +19,8 @@ from sobelcli.cli.options import (
     quiet_option,
     refuse_unused,
 )
+from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
+from sobelcli.cli.streaming import document
 from sobelcli.names import OPERATORS, OUTPUT_KINDS, PAD_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,8 +48,10 @@ Examples:
     metavar="OUT",
     type=PATH,
     help="One IMAGE: the file to write: .png (default NAME_edges.png beside IMAGE), "
-    ".npy (raw floats), .tif (float32), or '-' for PNG on stdout. A batch: the folder "
-    "(created if missing) for NAME_edges.png files; default beside each input.",
+    ".npy (raw floats), .tif (float32), .zarr (a folder of float32 chunks), or '-' for PNG "
+    "on stdout. A batch: the folder (created if missing) for NAME_edges.png files; default "
+    "beside each input. Images of 16.8 million pixels or more, and Zarr, are written in strips "
+    "to a file, so memory stays flat whatever their size.",
 )
 @click.option(
     "--operator",
@@ -101,6 +105,7 @@ Examples:
 @image_options
 @json_option
 @quiet_option
+@scheduler_option
 def command(
     images: tuple[str, ...],
     output: str | None,
@@ -115,6 +120,7 @@ def command(
     read: ImageOptions,
     as_json: bool,
     quiet: bool,
+    scheduler: str | None,
 ) -> None:
     """Write the edge map of IMAGE: E = sqrt((Gx*I)^2 + (Gy*I)^2) / max.
 
@@ -137,6 +143,20 @@ def command(
     if output_format_of(images, output, batch) != "png":
         refuse_unused(ctx, "unless the output is a PNG", "bits", "compress")
     job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read)
+    if scheduler:
+        run_on_cluster(
+            "edges",
+            images,
+            output,
+            job,
+            batch,
+            scheduler,
+            suffix="_edges",
+            as_json=as_json,
+            quiet=quiet,
+            describe=job.describe,
+        )
+        return
     from sobelcli.cli.batch import run_images
 
     run_images(
@@ -166,19 +186,25 @@ class EdgeJob:
     read: ImageOptions = ImageOptions()
 
     def __call__(self, task: Task) -> Done:
-        """Read ``task.source``, write its edge map to ``task.output``."""
+        """Read ``task.source``, write its edge map to ``task.output`` (in strips if big)."""
         import numpy as np
 
         from sobelcli import io as sio
+        from sobelcli.cli import streaming
         from sobelcli.cli.batch import Done
         from sobelcli.core.edges import edge_map
 
+        streamed = streaming.stream_edges(self, task)
+        if streamed is not None:
+            return streamed
         fmt = sio.output_format(task.output)
         loaded = sio.read_image(
             task.source,
             channel=self.read.channel,
             max_pixels=self.read.max_pixels,
             dtype=np.float64 if fmt == "npy" else np.float32,
+            max_memory=self.read.max_memory,
+            working_bytes=3 * (8 if fmt == "npy" else 4),  # angle, x, y, --pad: 3 maps at most
         )
         notes, pixels = loaded.notes, loaded.pixels
         del loaded  # let the input go before the output is encoded: peak memory
@@ -197,7 +223,7 @@ class EdgeJob:
             warnings.append(
                 "values above 1 are clipped in a PNG; write .npy to keep the raw values"
             )
-        sio.save_image(task.output, result, bits=self.bits, compress=self.compress)
+        streaming.save_image(task.output, result, bits=self.bits, compress=self.compress)
         return Done(list(result.shape), notes, warnings)
 
     def describe(self, result: Result) -> str:
@@ -207,3 +233,6 @@ class EdgeJob:
         if self.threshold is not None:
             what += f" >= {self.threshold}"
         return f"wrote {result.output} ({h} x {w} pixels, H x W; {what})"
+
+
+document(command)  # --max-pixels and --format say what streaming changes

@@ -21,6 +21,8 @@ from sobelcli.cli.options import (
     quiet_option,
     refuse_unused,
 )
+from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
+from sobelcli.cli.streaming import document
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Done, Result, Task
@@ -44,8 +46,10 @@ Examples:
     metavar="OUT",
     type=PATH,
     help="--wrt input: .png (min-max normalised, default NAME_grad.png), .npy (raw "
-    "float64), .tif (raw float32) or '-'; a batch: the folder for NAME_grad.png files "
-    "(default: beside each input). --wrt kernel: .npy or .json (default: no file).",
+    "float64), .tif (raw float32), .zarr (raw float32, a folder) or '-'; a batch: the folder "
+    "for NAME_grad.png files (default: beside each input). Images of 16.8 million pixels or "
+    "more, and Zarr, are written in strips to a file. --wrt kernel: .npy or .json (default: "
+    "no file).",
 )
 @kernel_option
 @loss_option
@@ -62,6 +66,7 @@ Examples:
 @image_options
 @json_option
 @quiet_option
+@scheduler_option
 def command(
     images: tuple[str, ...],
     output: str | None,
@@ -73,6 +78,7 @@ def command(
     read: ImageOptions,
     as_json: bool,
     quiet: bool,
+    scheduler: str | None,
 ) -> None:
     """Gradient of L = loss(K * X) with respect to the image X (or the kernel K).
 
@@ -89,6 +95,21 @@ def command(
         refuse_unused(click.get_current_context(), "unless dL/dX goes to a PNG", "bits")
     job = GradJob(k, name, loss, int(bits), read)
     protected = [name] if name.lower().endswith(".npy") else []
+    if scheduler:
+        run_on_cluster(
+            "grad-input",
+            images,
+            output,
+            job,
+            batch,
+            scheduler,
+            suffix="_grad",
+            as_json=as_json,
+            quiet=quiet,
+            protected=protected,
+            describe=job.describe,
+        )
+        return
     if wrt == "kernel":
         _kernel_gradient(images, output, job, protected, as_json, quiet)
         return
@@ -131,6 +152,8 @@ class GradJob:
             channel=self.read.channel,
             max_pixels=self.read.max_pixels,
             dtype=np.float64,
+            max_memory=self.read.max_memory,
+            working_bytes=40,  # Y, dL/dY, dL/dX and the loss's temporaries, float64
         )
         x, k = loaded.pixels, self.kernel
         if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
@@ -155,16 +178,20 @@ class GradJob:
         return grad, figures, loaded.notes
 
     def __call__(self, task: Task) -> Done:
-        """Read ``task.source``, write dL/dX to ``task.output``."""
+        """Read ``task.source``, write dL/dX to ``task.output`` (in strips if big)."""
         from sobelcli import io as sio
+        from sobelcli.cli import streaming
         from sobelcli.cli.batch import Done
 
+        streamed = streaming.stream_grad(self, task)
+        if streamed is not None:
+            return streamed
         grad, figures, notes = self.gradient(task.source, "input")
         fmt = sio.output_format(task.output)
         span = float(grad.max() - grad.min())
-        raw = fmt in ("npy", "tiff")  # the values themselves; a PNG shows them min-max scaled
+        raw = fmt in ("npy", "tiff", "zarr")  # the values; a PNG shows them min-max scaled
         shown = grad if raw else (grad - grad.min()) / (span if span > 0 else 1.0)
-        sio.save_image(task.output, shown, bits=self.bits)
+        streaming.save_image(task.output, shown, bits=self.bits)
         return Done(list(grad.shape), notes, figures=figures)
 
     def describe(self, result: Result) -> str:
@@ -228,3 +255,6 @@ def _kernel_gradient(
     if as_json:
         report.emit_json(record)
     report.info(job.describe(result), quiet)
+
+
+document(command)  # --max-pixels and --format say what streaming changes

@@ -174,7 +174,12 @@ def _read(image: str, read: ImageOptions, k: Any, at: list[tuple[int, int]], as_
 
     try:
         x = sio.load_image(
-            image, channel=read.channel, max_pixels=read.max_pixels, dtype=np.float64
+            image,
+            channel=read.channel,
+            max_pixels=read.max_pixels,
+            dtype=np.float64,
+            max_memory=read.max_memory,
+            working_bytes=100,  # --all: the analytic and the numeric gradients, float64
         )
     except sio.ImageError as exc:
         raise _fail(image, one_line(exc), as_json) from None

@@ -1,0 +1,380 @@
+"""``--scheduler ADDRESS``: ``edges`` and ``grad-input`` on a dask.distributed cluster.
+
+A command adds :data:`scheduler_option` and, given an address, hands its IMAGE arguments and
+its per-input job to :func:`run_on_cluster` instead of ``run_images``:
+
+- a batch (several IMAGEs, a folder, a pattern) is planned as the local batch plans it (the
+  same outputs, ``--skip-existing``, conflicts), and each file becomes one dask task that runs
+  the command's own job on a worker; the lines, ``--json`` records, summary and exit status
+  are the local batch's. A worker that dies fails its file (one error line) and the batch goes
+  on, as a nanny restarts the worker;
+- one TIFF or Zarr IMAGE written to ``-o OUT.zarr`` is cut into chunks that the workers read,
+  compute (``map_overlap``) and write (:mod:`sobelcli.dask.cluster`); the client builds the
+  graph and draws the progress;
+- any other single IMAGE is one task on one worker, reported as a local run reports it.
+
+An unreachable scheduler is one line and exit 1 before any work; a dead worker or a lost
+scheduler in a single image is one line and exit 1, with no partial output (outputs are
+written to a temporary beside the target and renamed). Workers must see the same paths and
+have sobelcli installed. This module imports only click at first: ``--help`` stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sobelcli.cli.batch import BatchOptions, Result, Task
+    from sobelcli.cli.batch.run import Tally
+
+#: The environment variable that gives ``--scheduler`` when the option is not on the line.
+ENVVAR = "SOBELCLI_SCHEDULER"
+#: Worker processes of ``--scheduler local`` (one engine thread each per core they share).
+LOCAL_WORKERS = 2
+#: Seconds to wait for a remote scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 5.0
+#: Chunks of a huge image are about CHUNK x CHUNK pixels (whole stored tiles): 16 MB of
+#: float32, so that the client's and scheduler's cost per chunk stays well under the workers'.
+CHUNK = 2048
+#: The fields of each command's job that the chunked Zarr path knows; another field set to
+#: anything but its default sends the image to one worker, which runs the job itself.
+CHUNKED_FIELDS = {
+    "edges": {"operator", "kind", "pad", "normalize", "threshold", "bits", "compress", "read"},
+    "grad-input": {"kernel", "kernel_name", "loss", "bits", "read"},
+}
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar=ENVVAR,
+    show_envvar=True,
+    default=None,
+    help="Run on a dask.distributed cluster. ADDRESS is its scheduler (tcp://HOST:8786, as "
+    "'dask scheduler' prints it), or 'local' to start a LocalCluster of 2 worker processes on "
+    "127.0.0.1. A batch becomes one task per file; one TIFF or Zarr IMAGE with -o OUT.zarr is "
+    "cut into chunks shared by the workers. Workers need sobelcli installed and must see the "
+    "same paths. Needs pip install 'sobelcli[dask]'.",
+)
+
+
+def run_on_cluster(
+    name: str,
+    images: Sequence[str],
+    output: str | None,
+    job: Any,
+    batch: BatchOptions,
+    address: str,
+    *,
+    suffix: str,
+    as_json: bool,
+    quiet: bool,
+    protected: Sequence[str] = (),
+    describe: Callable[[Result], str] | None = None,
+) -> None:
+    """Run a command's ``job`` on each image on the cluster at ``address``; as ``run_images``.
+
+    Exits 1 (``click.exceptions.Exit``) when an input of a batch failed; a single image that
+    fails, or a cluster that cannot be reached, raises a ``click.ClickException``.
+    """
+    from sobelcli.cli.batch.inputs import is_batch
+
+    _refuse_unused(images, output)
+    try:
+        import sobelcli.dask.cluster  # noqa: F401 - here, for one line if it is missing
+    except ImportError as exc:
+        raise click.ClickException(
+            f"--scheduler needs dask and distributed ({exc}): pip install 'sobelcli[dask]'"
+        ) from None
+    if is_batch(images, output):
+        _batch(name, images, output, job, batch, address, suffix, as_json, quiet, protected)
+        return
+    image = images[0]
+    target = _single_target(image, output, batch, suffix, protected)
+    if batch.existing == "skip" and os.path.lexists(target):
+        from sobelcli.cli import report
+        from sobelcli.cli.batch import Result
+
+        report.info(f"skipped: {image}: {target} exists", quiet)
+        if as_json:
+            report.emit_json(Result(image, target, "skipped").record())
+        return
+    if _chunked(name, image, target, job):
+        result = _huge_image(name, image, target, job, address, as_json, quiet)
+    else:
+        result = _one_file(image, target, job, address, as_json)
+    _report_single(result, as_json, quiet, describe)
+
+
+def _refuse_unused(images: Sequence[str], output: str | None) -> None:
+    from sobelcli.cli.options import refuse_unused
+
+    ctx = click.get_current_context()
+    refuse_unused(ctx, "with --scheduler (the cluster's workers share the work)", "jobs")
+    if ctx.params.get("wrt", "input") != "input":
+        raise click.UsageError("--scheduler computes dL/dX (--wrt input); drop one")
+    if "-" in images or output == "-":
+        raise click.UsageError(
+            "--scheduler: the workers read and write files; '-' (stdin, stdout) cannot go to "
+            "a cluster"
+        )
+
+
+@contextlib.contextmanager
+def _client(address: str, as_json: bool, **keys: Any) -> Iterator[Any]:
+    """A client of the cluster; failing to connect prints one line (and one JSON record)."""
+    from sobelcli.cli.options import json_errors
+    from sobelcli.dask.cluster import ClusterOptions, connect
+
+    with contextlib.ExitStack() as stack:
+        with json_errors(as_json, **keys):
+            options = ClusterOptions(n_workers=LOCAL_WORKERS, connect_timeout=CONNECT_TIMEOUT)
+            client = stack.enter_context(connect(address, options))
+        yield client
+
+
+def _died(task: Task, message: str) -> Result:
+    """The result of a file whose worker died: one error line, as the local batch gives."""
+    from sobelcli.cli.batch import Result
+
+    why = "the dask worker running it died (killed, or out of memory?)"
+    return Result(task.source, task.output, "error", f"{task.source}: {why}")
+
+
+def _work(job: Any) -> Callable[[Task], Result]:
+    """The picklable per-file work of a task: the job in ``attempt``, as in a local worker."""
+    from sobelcli.cli.batch.worker import attempt
+
+    return functools.partial(attempt, job)
+
+
+# --- a batch --------------------------------------------------------------------------------
+
+
+def _batch(
+    name: str,
+    images: Sequence[str],
+    output: str | None,
+    job: Any,
+    batch: BatchOptions,
+    address: str,
+    suffix: str,
+    as_json: bool,
+    quiet: bool,
+    protected: Sequence[str],
+) -> None:
+    from sobelcli.cli.batch import _output_folder
+    from sobelcli.cli.batch.inputs import expand
+    from sobelcli.cli.batch.plan import make_plan
+    from sobelcli.names import FORMAT_SUFFIX
+
+    out_dir = _output_folder(output)
+    sources, problems = expand(images, batch.recursive)
+    ext = FORMAT_SUFFIX[batch.fmt or "png"]
+    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
+    stopped = batch.fail_fast and any(r.status == "error" for r in [*problems, *decided])
+    with contextlib.ExitStack() as stack:  # no cluster for a batch with nothing to run
+        client = stack.enter_context(_client(address, as_json)) if tasks and not stopped else None
+        tally = _execute(name, client, tasks, [*problems, *decided], job, batch, as_json, quiet)
+    if tally.error or tally.not_run:
+        raise click.exceptions.Exit(1)
+
+
+def _execute(
+    name: str,
+    client: Any,
+    tasks: list[Task],
+    decided: list[Result],
+    job: Any,
+    batch: BatchOptions,
+    as_json: bool,
+    quiet: bool,
+) -> Tally:
+    """Report the decided inputs, run the tasks on the cluster, report each and the summary.
+
+    The twin of ``sobelcli.cli.batch.run.execute``, with the cluster for the process pool.
+    """
+    from sobelcli.cli import report
+    from sobelcli.cli.batch import Result
+    from sobelcli.cli.batch.run import Tally, _finish, _report, _stopped_by
+    from sobelcli.dask.cluster import ClusterError, run_batch
+
+    tally = Tally(total=len(tasks) + len(decided))
+    start = time.perf_counter()
+    finished: set[Task] = set()
+    try:
+        for result in decided:
+            _report(result, tally, as_json, quiet)
+        if client is None or (batch.fail_fast and tally.error):
+            return tally
+        stop = (lambda r: r.status == "error") if batch.fail_fast else None
+        with report.progress(name, len(tasks), quiet) as bar:
+            task_id = bar.task_ids[0]
+            try:
+                for task, result in run_batch(
+                    client, _work(job), tasks, name=lambda t: t.source, died=_died, stop=stop
+                ):
+                    finished.add(task)
+                    _report(result, tally, as_json, quiet)
+                    rate = len(finished) / max(time.perf_counter() - start, 1e-9)
+                    bar.update(task_id, completed=len(finished), extra=f"{rate:.1f}/s")
+            except ClusterError as exc:  # the scheduler went away: the rest are not run
+                report.console().print(f"error: {exc}", markup=False, style="red")
+                for task in tasks:
+                    if task not in finished:
+                        lost = Result(task.source, task.output, "cancelled", str(exc))
+                        _report(lost, tally, as_json, quiet)
+    except BaseException as exc:
+        tally.interrupted = not isinstance(exc, Exception)
+        tally.stopped = _stopped_by(exc)
+        raise
+    finally:
+        tally.seconds = time.perf_counter() - start
+        _finish(name, tally, as_json, quiet)
+    return tally
+
+
+# --- one image ------------------------------------------------------------------------------
+
+
+def _single_target(
+    image: str, output: str | None, batch: BatchOptions, suffix: str, protected: Sequence[str]
+) -> str:
+    """The output of one IMAGE, as ``run_images`` names and checks it."""
+    from sobelcli.cli.batch.plan import output_name
+    from sobelcli.cli.options import check_output, default_output, format_of
+    from sobelcli.names import FORMAT_SUFFIX
+
+    ext = FORMAT_SUFFIX[batch.fmt or "png"]
+    if output is None and batch.name is not None:
+        output = str(Path(image).with_name(output_name(image, suffix, ext, batch.name)))
+    target = output or default_output(image, suffix, ext)
+    format_of(target, batch.fmt)
+    check_output(target, [image, *protected])
+    return target
+
+
+def _chunked(name: str, image: str, target: str, job: Any) -> bool:
+    """True for a TIFF or Zarr image to a ``.zarr``, with options the chunked path knows."""
+    import dataclasses
+
+    from sobelcli.cli.stream_probe import is_zarr_store
+    from sobelcli.dask.read import is_tiff
+
+    if Path(target.rstrip("/")).suffix.lower() != ".zarr":
+        return False
+    for field in dataclasses.fields(job):
+        if field.name not in CHUNKED_FIELDS[name] and getattr(job, field.name) != field.default:
+            return False
+    return is_zarr_store(image) or (os.path.isfile(image) and is_tiff(Path(image)))
+
+
+def _one_file(image: str, target: str, job: Any, address: str, as_json: bool) -> Result:
+    """One IMAGE as one task on one worker; a dead worker is the image's error."""
+    from sobelcli.cli.batch import Result, Task
+    from sobelcli.dask.cluster import ClusterError, run_batch
+
+    with _client(address, as_json, input=image, output=target) as client:
+        try:
+            ((_, result),) = run_batch(client, _work(job), [Task(image, target)], died=_died)
+        except ClusterError as exc:  # the scheduler went away
+            return Result(image, target, "error", f"{image}: {exc}")
+    return result
+
+
+def _huge_image(
+    name: str, image: str, target: str, job: Any, address: str, as_json: bool, quiet: bool
+) -> Result:
+    """One TIFF or Zarr image into a Zarr array, chunk by chunk on the workers."""
+    from sobelcli.cli import report
+    from sobelcli.cli.batch import Result
+    from sobelcli.cli.main import one_line
+    from sobelcli.cli.stream_probe import is_zarr_store
+
+    if os.path.isdir(target) and not is_zarr_store(target):
+        return Result(image, target, "error", f"{target}: is a folder, not a Zarr array")
+    start = time.perf_counter()
+    with _client(address, as_json, input=image, output=target) as client:
+        try:
+            with report.progress(f"{name} (chunks)", None, quiet) as bar:
+                task_id = bar.task_ids[0]
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task_id, completed=done, total=total, extra="chunks")
+
+                if name == "edges":
+                    shape, figures = _edges(client, image, target, job, progress)
+                else:
+                    shape, figures = _grad(client, image, target, job, progress)
+        except (ValueError, OSError) as exc:
+            text = one_line(exc)
+            if not text.startswith(f"{image}: "):
+                text = f"{image}: {text}"
+            return Result(image, target, "error", text, seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return Result(image, target, "ok", None, shape, seconds, extra=figures)
+
+
+def _edges(client: Any, image: str, target: str, job: Any, progress: Any) -> tuple[Any, Any]:
+    from sobelcli.dask import cluster
+
+    options = cluster.EdgeOptions(
+        kind=job.kind,
+        operator=job.operator,
+        normalize=job.normalize,
+        pad=job.pad,
+        threshold=job.threshold,
+        channel=job.read.channel,
+        chunk=CHUNK,
+    )
+    summary = cluster.edges_to_zarr(
+        client, image, target, options, overwrite=True, progress=progress
+    )
+    return list(summary.shape), {}
+
+
+def _grad(client: Any, image: str, target: str, job: Any, progress: Any) -> tuple[Any, Any]:
+    from sobelcli.dask import cluster
+
+    options = cluster.GradOptions(
+        kernel=job.kernel, loss=job.loss, channel=job.read.channel, chunk=CHUNK
+    )
+    summary = cluster.grad_input_to_zarr(
+        client, image, target, options, overwrite=True, progress=progress
+    )
+    figures = {
+        "wrt": "input",
+        "kernel": job.kernel_name,
+        "loss": job.loss,
+        "L": summary.loss_value,
+        "min": summary.minimum,
+        "max": summary.maximum,
+    }
+    return list(summary.shape), figures
+
+
+def _report_single(
+    result: Result, as_json: bool, quiet: bool, describe: Callable[[Result], str] | None
+) -> None:
+    """Report one IMAGE's result as ``run_images`` does: a line, or one error and exit 1."""
+    from sobelcli.cli import report
+
+    if result.status == "error":
+        if as_json:
+            report.emit_json(result.record())
+        raise click.ClickException(result.error or "failed")
+    for note in result.notes:
+        report.info(f"{result.input}: {note}", quiet)
+    for text in result.warnings:
+        report.warn(text)
+    if as_json:
+        report.emit_json(result.record())
+    if describe is not None:
+        report.info(describe(result), quiet)

@@ -1,0 +1,399 @@
+"""Big images through ``edges`` and ``grad-input`` in strips: whether to stream, and the calls.
+
+A job streams (:func:`stream_edges`, :func:`stream_grad`) when its input is a file whose
+format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG) and holds at least
+:data:`sobelcli.names.STREAM_MIN_PIXELS` pixels, or is a Zarr array (always), and its output
+is a ``.png``, ``.tif``, ``.npy`` or ``.zarr`` file: the input is read a strip of rows at a
+time (:mod:`sobelcli.io.stream`), each strip goes through the core's own functions
+(:mod:`sobelcli.engine.stream`) and the output is written as the strips come, to a temporary
+beside it that is renamed into place at the end. A normalised map takes two passes (the
+maximum, then the write), as does a ``grad-input`` PNG (its minimum and maximum first).
+
+Everything else takes the in-memory path, as before: stdin (read whole, within
+``--max-pixels``; a pipe is not spooled to disk, which would trade the reader's size limit for
+a full disk: save a big image to a file first), stdout, smaller images, and inputs that only
+the in-memory reader reads (:class:`~sobelcli.io.stream.StreamUnsupportedError`: an EXIF
+rotation, CMYK, palette TIFF, a missing codec, ...). Either way the values are the same.
+
+This module imports only the standard library at first, so ``--help`` stays fast; the
+header of a file is read by :mod:`sobelcli.cli.stream_probe`, without tifffile or pyvips,
+whose imports cost more than decoding a small image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sobelcli import names
+from sobelcli.cli.stream_probe import is_zarr_store, probe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sobelcli.cli.batch import Done, Task
+    from sobelcli.cli.commands.edges import EdgeJob
+    from sobelcli.cli.commands.grad_input import GradJob
+
+#: Output extensions that a stream can be written to.
+STREAM_OUTPUTS = frozenset({".png", ".tif", ".tiff", ".npy", ".zarr"})
+#: Output rows per strip; None: about ``engine.stream_strips.STRIP_BYTES`` of input rows.
+STRIP_ROWS: int | None = None
+#: More pixels per byte of file than deflate (1032:1) gives a 1-bit image: not a real image.
+PIXELS_PER_BYTE = 10_000
+#: Chunks (rows, columns) of a ``.zarr`` output: 1 MB of float32 each.
+ZARR_CHUNKS = (512, 512)
+#: What a missing zarr package says.
+ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
+#: The help of --max-pixels and --format on the commands that stream.
+MAX_PIXELS_HELP = (
+    "Refuse, before decoding, images with more pixels than this when they are read whole "
+    "into memory. An image that streams (a TIFF, .npy, PNG or JPEG file of 16.8 million pixels "
+    "or more, or Zarr, written to a file) is read in strips and limited by disk, not by this."
+)
+FORMAT_HELP = (
+    "Format of the outputs a batch (or a missing -o) names: png, npy (raw floats), tiff "
+    "(float32) or zarr (a folder of float32 chunks)  [default: png]"
+)
+
+
+def document(command: Any) -> None:
+    """Set the help of --max-pixels and --format of a streaming command (shared options)."""
+    for param in command.params:
+        if param.name == "max_pixels":
+            param.help = MAX_PIXELS_HELP
+        elif param.name == "fmt_name":
+            param.help = FORMAT_HELP
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def stream_input(source: str, output: str, max_pixels: int) -> str | None:
+    """The format to stream ``source`` from, or None for the in-memory path (see the module).
+
+    An image over ``max_pixels`` whose file is too small to hold its pixels at any real
+    compression (a decompression bomb, a truncated file) is left to the in-memory reader,
+    which refuses it from its header.
+    """
+    if output == "-" or Path(output).suffix.lower() not in STREAM_OUTPUTS:
+        if source != "-" and is_zarr_store(source):
+            from sobelcli.io import ImageError
+
+            wanted = "give -o NAME.png, .tif, .npy or .zarr"
+            raise ImageError(source, f"a Zarr array is streamed to a file: {wanted}")
+        return None
+    found = probe(source)
+    if found is None:
+        return None
+    fmt, pixels = found
+    if fmt == "zarr":
+        return fmt
+    if pixels > max_pixels and pixels > PIXELS_PER_BYTE * os.path.getsize(source):
+        return None
+    return fmt if pixels >= names.STREAM_MIN_PIXELS else None
+
+
+def _extras_at_default(job: Any, known: set[str]) -> bool:
+    """True when every field of the job that streaming does not know keeps its default."""
+    for field in dataclasses.fields(job):
+        if field.name in known:
+            continue
+        default = field.default
+        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        if getattr(job, field.name) != default:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _zarr_ready(path: str) -> None:
+    import importlib.util
+
+    from sobelcli.io import ImageError
+
+    if importlib.util.find_spec("zarr") is None:
+        raise ImageError(path, ZARR_MISSING)
+
+
+def _as_image_error(exc: BaseException, path: str, *others: str) -> Exception:
+    """A stream error as one ImageError naming its file: the one its message starts with."""
+    from sobelcli.io import ImageError
+    from sobelcli.io.stream_base import one_line
+
+    text = one_line(exc)
+    if isinstance(exc, ImageError):
+        return exc
+    for name in (path, *others):
+        if name and text.startswith(name + ": "):
+            return ImageError(name, text[len(name) + 2 :])
+    return ImageError(path, text)
+
+
+def _open(path: str, fmt: str, channel: int | None, dtype: Any, max_pixels: int) -> Any:
+    """The row source, or None when the in-memory reader should read it instead."""
+    from sobelcli.io.stream import SourceOptions, open_source
+    from sobelcli.io.stream_base import ChunkRowSource
+
+    if fmt == "zarr":
+        _zarr_ready(path)
+    try:
+        source = open_source(path, SourceOptions(channel=channel, dtype=dtype))
+    except (ValueError, OSError) as exc:
+        if fmt == "zarr":  # only a stream reads Zarr: its error is the answer
+            raise _as_image_error(exc, path) from None
+        return None  # the in-memory reader reads it, or says what is wrong in its words
+    if isinstance(source, ChunkRowSource) and source.chunk_rows * source.shape[1] > max_pixels:
+        source.close()  # decoded in chunks as large as the image: --max-pixels guards it
+        return None
+    return source
+
+
+def _sink(path: str, shape: tuple[int, int], dtype: Any, bits: int = 8, compress: int = 1) -> Any:
+    from sobelcli.io import ImageError
+    from sobelcli.io.stream import SinkOptions, open_sink
+
+    fmt = Path(path).suffix.lower()
+    tile = ZARR_CHUNKS if fmt == ".zarr" else (256, 256)
+    if fmt == ".zarr":
+        _zarr_ready(path)
+        if os.path.isdir(path) and not is_zarr_store(path):
+            raise ImageError(path, "is a folder, not a Zarr array; not replaced")
+    options = SinkOptions(bits=bits, compress=compress, tile=tile)
+    try:
+        return open_sink(path, shape, dtype=dtype, options=options)
+    except (ValueError, OSError) as exc:
+        raise _as_image_error(exc, path) from None
+
+
+def save_image(path: str, values: Any, *, bits: int = 8, compress: int = 1) -> None:
+    """Save an in-memory map as ``sobelcli.io.save_image`` does, and ``.zarr`` too (float32)."""
+    import numpy as np
+
+    from sobelcli import io as sio
+
+    if Path(path).suffix.lower() != ".zarr" or path == "-":
+        sio.save_image(path, values, bits=bits, compress=compress)
+        return
+    with _sink(path, values.shape, np.float32) as sink:
+        for r0 in range(0, values.shape[0], ZARR_CHUNKS[0]):
+            sink.write_rows(values[r0 : r0 + ZARR_CHUNKS[0]])
+
+
+@contextmanager
+def _progress(name: str) -> Iterator[Callable[[int, int], None]]:
+    """``progress(rows_done, rows_total)`` drawing a bar on stderr for one IMAGE on a terminal.
+
+    Not in a batch (its own bar is drawn, or it runs in worker processes) nor with --quiet.
+    """
+    import click
+
+    from sobelcli.cli import report
+
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx is not None and ctx.params.get("quiet"))
+    live = getattr(report.console(), "_live_stack", None)
+    if ctx is None or quiet or live or multiprocessing.parent_process() is not None:
+        yield lambda done, total: None
+        return
+    with report.progress(f"{name} (streamed)", None, quiet) as bar:
+        task_id = bar.task_ids[0]
+
+        def update(done: int, total: int) -> None:
+            bar.update(task_id, completed=done, total=total, extra="rows")
+
+        yield update
+
+
+class _Checked:
+    """The sink of an edge map: finite values checked, ``--threshold`` applied, the top kept."""
+
+    def __init__(self, sink: Any, source: str, threshold: float | None) -> None:
+        self.sink, self.source, self.threshold = sink, source, threshold
+        self.top = 0.0
+
+    def write_rows(self, rows: Any) -> None:
+        import numpy as np
+
+        from sobelcli.io import ImageError
+
+        if not np.isfinite(rows).all():
+            raise ImageError(self.source, "values too large: the edge map overflows")
+        if self.threshold is not None:
+            rows = (rows >= self.threshold).astype(rows.dtype)
+        self.top = max(self.top, float(rows.max(initial=0.0)))
+        self.sink.write_rows(rows)
+
+
+# --------------------------------------------------------------------------- edges
+
+EDGE_FIELDS = {"operator", "kind", "pad", "normalize", "threshold", "bits", "compress", "read"}
+
+
+def stream_edges(job: EdgeJob, task: Task) -> Done | None:
+    """Write the edge map of ``task`` in strips, or None to take the in-memory path."""
+    fmt = stream_input(task.source, task.output, job.read.max_pixels)
+    if fmt is None or not _extras_at_default(job, EDGE_FIELDS):
+        return None
+    import numpy as np
+
+    from sobelcli.cli.batch import Done
+    from sobelcli.core.edges import edge_map
+    from sobelcli.engine.stream import EdgeOptions, edge_output_shape, stream_edge_map
+
+    out = Path(task.output).suffix.lower()
+    dtype = np.float64 if out == ".npy" else np.float32
+    source = _open(task.source, fmt, job.read.channel, dtype, job.read.max_pixels)
+    if source is None:
+        return None
+    with source:
+        options = EdgeOptions(job.kind, job.operator, job.normalize, job.pad)  # type: ignore[arg-type]
+        try:
+            shape = edge_output_shape(source.shape, job.pad)
+            if min(shape) < 1:
+                raise ValueError(
+                    f"image of shape {source.shape} is smaller than the 3 x 3 kernel; "
+                    "use a pad mode to filter images thinner than 3 pixels"
+                )
+        except ValueError as exc:
+            raise _as_image_error(exc, task.source) from None
+        with (
+            _sink(task.output, shape, dtype, job.bits, job.compress) as sink,
+            _progress("edges") as progress,
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
+            checked = _Checked(sink, task.source, job.threshold)
+            try:
+                stream_edge_map(
+                    source,
+                    checked,
+                    options,
+                    edge_map=edge_map,
+                    strip_rows=STRIP_ROWS,
+                    progress=progress,
+                )
+            except (ValueError, OSError) as exc:
+                raise _as_image_error(exc, task.source, task.output) from None
+    warnings = []
+    if out == ".png" and not job.normalize and checked.top > 1.0:
+        warnings.append("values above 1 are clipped in a PNG; write .npy to keep the raw values")
+    return Done(list(shape), list(source.notes), warnings)
+
+
+# --------------------------------------------------------------------------- grad-input
+
+
+class _LossGradient:
+    """dL/dY of ``Y = K * X`` as a row source, computed from the image's rows as they are asked.
+
+    ``value`` adds up L over the rows handed out (each once per pass, top to bottom).
+    """
+
+    def __init__(self, image: Any, kernel: Any, loss: Any, method: str, correlate: Any) -> None:
+        import numpy as np
+
+        self.image, self.kernel, self.loss = image, kernel, loss
+        self.method, self.correlate = method, correlate
+        kh, kw = kernel.shape
+        self.shape = (image.shape[0] - kh + 1, image.shape[1] - kw + 1)
+        self.dtype = np.dtype(np.float64)
+        # The direct sum takes another path below this many output rows (see stream_conv).
+        self.least = -(-int(np.count_nonzero(kernel)) // self.shape[1])
+        self.value = 0.0
+
+    def read_rows(self, r0: int, r1: int) -> Any:
+        import numpy as np
+
+        kh = self.kernel.shape[0]
+        a = max(0, min(r0, r1 - self.least))
+        b = min(self.shape[0], max(r1, a + self.least))
+        y = self.correlate(self.image.read_rows(a, b + kh - 1), self.kernel, method=self.method)
+        y = y[r0 - a : r1 - a]
+        self.value += self.loss.value(y)
+        dy = self.loss.grad(y)
+        if not np.isfinite(dy).all():
+            from sobelcli.io import ImageError
+
+            raise ImageError(self.image.name, "values too large: L or its gradient overflows")
+        return dy
+
+
+GRAD_FIELDS = {"kernel", "kernel_name", "loss", "bits", "read"}
+
+
+def stream_grad(job: GradJob, task: Task) -> Done | None:
+    """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
+    fmt = stream_input(task.source, task.output, job.read.max_pixels)
+    if fmt is None or not _extras_at_default(job, GRAD_FIELDS):
+        return None
+    import numpy as np
+
+    from sobelcli.cli.batch import Done
+    from sobelcli.core.correlate import choose_method, correlate2d
+    from sobelcli.core.losses import get_loss
+    from sobelcli.engine.stream import full_convolution_strips
+    from sobelcli.io import ImageError
+
+    source = _open(task.source, fmt, job.read.channel, np.float64, job.read.max_pixels)
+    if source is None:
+        return None
+    k = np.asarray(job.kernel, dtype=np.float64)
+    kh, kw = k.shape
+    raw = Path(task.output).suffix.lower() != ".png"  # a PNG shows dL/dX min-max scaled
+    with source:
+        if kh > source.shape[0] or kw > source.shape[1]:
+            shape_text = f"image of shape {source.shape} is smaller than the kernel {k.shape}"
+            raise ImageError(task.source, shape_text)
+        forward = choose_method(source.shape, k)
+        dy = _LossGradient(source, k, get_loss(job.loss), forward, correlate2d)
+        flipped = np.ascontiguousarray(k[::-1, ::-1])
+        full = (dy.shape[0] + 2 * (kh - 1), dy.shape[1] + 2 * (kw - 1))
+        method = choose_method(full, flipped)
+        shape = source.shape
+        passes = 1 if raw else 2
+        low, high = np.inf, -np.inf
+
+        def strips(progress: Callable[[int, int], None], done: int) -> Iterator[Any]:
+            nonlocal low, high
+            dy.value = 0.0
+            for o0, g in full_convolution_strips(
+                dy, k, correlate=correlate2d, method=method, strip_rows=STRIP_ROWS
+            ):
+                if not np.isfinite(g).all():
+                    raise ImageError(task.source, "values too large: L or its gradient overflows")
+                low, high = min(low, float(g.min())), max(high, float(g.max()))
+                progress(done + o0 + g.shape[0], passes * shape[0])
+                yield g
+
+        dtype = np.float64 if Path(task.output).suffix.lower() == ".npy" else np.float32
+        with (
+            _sink(task.output, shape, dtype, job.bits) as sink,
+            _progress("grad-input") as progress,
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
+            try:
+                if not raw:
+                    for _ in strips(progress, 0):
+                        pass
+                    span = high - low
+                for g in strips(progress, (passes - 1) * shape[0]):
+                    sink.write_rows(g if raw else (g - low) / (span if span > 0 else 1.0))
+            except (ValueError, OSError) as exc:
+                raise _as_image_error(exc, task.source, task.output) from None
+            if not np.isfinite(dy.value):
+                raise ImageError(task.source, "values too large: L or its gradient overflows")
+    figures = {
+        "wrt": "input",
+        "kernel": job.kernel_name,
+        "loss": job.loss,
+        "L": float(dy.value),
+        "min": low,
+        "max": high,
+    }
+    return Done(list(shape), list(source.notes), figures=figures)
