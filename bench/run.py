@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import ROOT, Section, Settings, Target, machine, settings, table
-from group_cli import bench_batch, bench_cli
 from group_canny import bench_canny
+from group_cli import bench_batch, bench_cli
 from group_core import bench_correlate, bench_edges, bench_grads, bench_lab
 from group_stream import bench_stream
 from group_train import bench_train

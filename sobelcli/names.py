@@ -78,3 +78,9 @@ DEFAULT_MAX_MEMORY = 2 << 30
 
 #: The share of the physical memory that ``--max-memory`` takes by default on a smaller machine.
 MEMORY_SHARE = 0.5
+
+#: Luminance weights of R, G and B (scikit-image's ``rgb2gray``, ITU-R 709).
+LUMINANCE: tuple[float, float, float] = (0.2125, 0.7154, 0.0721)
+
+#: What transparent pixels are composited over, or "ignore" to drop alpha.
+ALPHA_MODES: tuple[str, ...] = ("white", "black", "ignore")

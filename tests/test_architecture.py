@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from sobelcli.cli.main import COMMANDS, cli
-
 from tests import readme_help
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sobelcli"

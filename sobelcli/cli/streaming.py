@@ -136,7 +136,7 @@ def _as_image_error(exc: BaseException, path: str, *others: str) -> Exception:
     return ImageError(path, text)
 
 
-def _open(path: str, fmt: str, channel: int | None, dtype: Any, max_pixels: int) -> Any:
+def _open(path: str, fmt: str, read: Any, dtype: Any) -> Any:
     """The row source, or None when the in-memory reader should read it instead."""
     from sobelcli.io.stream import SourceOptions, open_source
     from sobelcli.io.stream_base import ChunkRowSource
@@ -144,12 +144,14 @@ def _open(path: str, fmt: str, channel: int | None, dtype: Any, max_pixels: int)
     if fmt == "zarr":
         _zarr_ready(path)
     try:
-        source = open_source(path, SourceOptions(channel=channel, dtype=dtype))
+        source = open_source(
+            path, SourceOptions(channel=read.channel, dtype=dtype, alpha=read.alpha)
+        )
     except (ValueError, OSError) as exc:
         if fmt == "zarr":  # only a stream reads Zarr: its error is the answer
             raise _as_image_error(exc, path) from None
         return None  # the in-memory reader reads it, or says what is wrong in its words
-    if isinstance(source, ChunkRowSource) and source.chunk_rows * source.shape[1] > max_pixels:
+    if isinstance(source, ChunkRowSource) and source.chunk_rows * source.shape[1] > read.max_pixels:
         source.close()  # decoded in chunks as large as the image: --max-pixels guards it
         return None
     return source
@@ -249,7 +251,7 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
 
     out = Path(task.output).suffix.lower()
     dtype = np.float64 if out == ".npy" else np.float32
-    source = _open(task.source, fmt, job.read.channel, dtype, job.read.max_pixels)
+    source = _open(task.source, fmt, job.read, dtype)
     if source is None:
         return None
     with source:
@@ -340,7 +342,7 @@ def stream_grad(job: GradJob, task: Task) -> Done | None:
     from sobelcli.engine.stream import full_convolution_strips
     from sobelcli.io import ImageError
 
-    source = _open(task.source, fmt, job.read.channel, np.float64, job.read.max_pixels)
+    source = _open(task.source, fmt, job.read, np.float64)
     if source is None:
         return None
     k = np.asarray(job.kernel, dtype=np.float64)

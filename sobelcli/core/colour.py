@@ -34,13 +34,10 @@ from sobelcli.core.edges import (
     edge_map,
     percentile_normalise,
 )
-from sobelcli.names import COLOR_MODES, OUTPUT_KINDS
+from sobelcli.names import COLOR_MODES, LUMINANCE, OUTPUT_KINDS
 
 __all__ = ["COLOR_MODES", "LUMINANCE", "colour_edges", "luminance"]
 
-#: Weights of R, G and B in the luminance: ``sobelcli.io.read.LUMINANCE`` (io may not import
-#: core; tests/core/test_colour.py holds the two equal), scikit-image's ``rgb2gray``.
-LUMINANCE: tuple[float, float, float] = (0.2125, 0.7154, 0.0721)
 
 Mode = Literal["luminance", "max", "per-channel"]
 Kind = Literal["magnitude", "x", "y", "angle"]
@@ -79,8 +76,8 @@ def luminance(rgb: ArrayLike) -> Array:
     arr = _colour(rgb)
     if arr.ndim == 2:
         return arr
-    weights = np.asarray(LUMINANCE, dtype=arr.dtype)
-    return np.ascontiguousarray(np.tensordot(arr, weights, axes=([2], [0])))
+    r, g, b = (arr.dtype.type(w) for w in LUMINANCE)
+    return np.ascontiguousarray((arr[:, :, 0] * r + arr[:, :, 1] * g) + arr[:, :, 2] * b)
 
 
 def colour_edges(

@@ -2,7 +2,8 @@
 
 ``-`` reads stdin. The format is told by the first bytes, not by the name; no other is read
 (no DDS, ICO, TGA, JPEG 2000 ... by accident). Colour becomes grey (luminance ``0.2125 R +
-0.7154 G + 0.0721 B``, as skimage's ``rgb2gray``; alpha ignored) unless a channel is chosen;
+0.7154 G + 0.0721 B``, as skimage's ``rgb2gray``; alpha composited over white unless told
+otherwise) unless a channel is chosen;
 8- and 16-bit integers are scaled to [0, 1]; EXIF orientation is applied. The pixel count and
 the peak memory (:class:`Limits`) are checked from the header before decoding, and no more
 bytes than the memory limit are read from a file, a pipe or a device.
@@ -26,11 +27,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sobelcli.io.files import ImageError
-from sobelcli.names import DEFAULT_MAX_MEMORY, DEFAULT_MAX_PIXELS
+from sobelcli.io.limits import (
+    DIRECT_MODES,
+    WITH_ALPHA,
+    Limits,
+    human_size,
+    picture_cost,
+    webp_size,
+)
+from sobelcli.io.pixels import to_float
+from sobelcli.names import DEFAULT_MAX_MEMORY, DEFAULT_MAX_PIXELS, LUMINANCE
 
 __all__ = ["LUMINANCE", "Limits", "LoadedImage", "load_image", "read_array", "read_image"]
 
-LUMINANCE = (0.2125, 0.7154, 0.0721)
 NPY_MAGIC = b"\x93NUMPY"
 #: The formats read, by their first bytes (WebP: ``RIFF`` then ``WEBP`` at byte 8) and by name.
 TIFFS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"MM*\x00", b"II\x00*")
@@ -50,52 +59,6 @@ class LoadedImage:
     source: str
     mode: str
     notes: list[str] = field(default_factory=list)
-
-
-def _size(n: int) -> str:
-    """Bytes for people: ``4.19 GiB``, ``512 MiB``."""
-    shift = next((s for s in (30, 20, 10) if n >= 1 << s), 0)
-    return f"{n / (1 << shift):.3g} {({30: 'GiB', 20: 'MiB', 10: 'KiB'}).get(shift, 'bytes')}"
-
-
-Cost = tuple[int, int, int]  # bytes a pixel: the decoded array, its channels, the decoder's
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one read may take (None: no limit), checked from the header before decoding.
-
-    The memory is the bytes read plus, per pixel, the most of three moments: the decoder's
-    buffers, the decoded array and its transient copy; the decoded array, its float copy and
-    the grey image (``itemsize`` bytes a pixel: 4 or 8); the grey image and the caller's
-    working arrays (``working`` bytes a pixel). A chosen ``channel`` is not made grey.
-    """
-
-    max_pixels: int | None = DEFAULT_MAX_PIXELS
-    max_memory: int | None = DEFAULT_MAX_MEMORY
-    itemsize: int = 8
-    working: int = 16
-    channel: int | None = None
-
-    def per_pixel(self, raw: int, bands: int, decoder: int = 0) -> int:
-        """Peak bytes per pixel for a decoded array of ``raw`` bytes and ``bands`` channels."""
-        used = 3 if bands >= 3 and self.channel is None else 1
-        grey = self.itemsize
-        scale = raw + used * grey + (grey if used > 1 else 0)
-        return max(decoder + 2 * raw, scale, grey + self.working)
-
-    def check(self, source: str, shape: tuple[int, ...], cost: Cost, held: int, what: str) -> None:
-        """Refuse an image over either limit; ``cost`` is (raw, bands, decoder) per pixel."""
-        height, width = (int(shape[0]), int(shape[1])) if len(shape) >= 2 else (0, 0)
-        pixels, size = height * width, f"{width} x {height}"
-        if self.max_pixels is not None and pixels > self.max_pixels:
-            problem = f"image is {size} = {pixels:,} pixels, over the limit of {self.max_pixels:,}"
-            raise ImageError(source, problem, "max_pixels")
-        needed = held + pixels * self.per_pixel(*cost)
-        if self.max_memory is not None and needed > self.max_memory:
-            problem = f"reading this {size} {what} takes about {_size(needed)} of memory"
-            limit = f"over the limit of {_size(self.max_memory)}"
-            raise ImageError(source, f"{problem}, {limit}", "max_memory")
 
 
 Bound = tuple[int | None, str, str | None]  # (most bytes, the limit it comes from, its setting)
@@ -181,13 +144,13 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _decode_picture(source: str, data: bytes, limits: Limits) -> Decoded:
+def _decode_picture(source: str, data: bytes, limits: Limits, frame: int | None = None) -> Decoded:
     import warnings
 
     try:
         with warnings.catch_warnings(), _c_stderr_silenced():
             warnings.simplefilter("ignore")  # Pillow's warnings would break the one-line report
-            arr, mode, notes = _open_picture(source, data, limits)
+            arr, mode, notes = _open_picture(source, data, limits, frame)
     except ImageError:
         raise
     except MemoryError:
@@ -240,44 +203,7 @@ def _c_stderr_silenced() -> Iterator[None]:
         os.close(null)
 
 
-#: Pillow modes that numpy takes as they are; any other (P, PA, CMYK, YCbCr, ...) becomes RGB(A).
-DIRECT_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
-WITH_ALPHA = {"PA": "RGBA", "RGBa": "RGBA"}  # the others become RGB
-
-
-def _webp_size(data: bytes) -> tuple[int, int]:
-    """(height, width) from a WebP's first chunk: libwebp allocates its canvas on opening."""
-    chunk, body = data[12:16], data[20:30].ljust(10, b"\0")
-    if chunk == b"VP8L":  # 14 bits each of width - 1 and height - 1 after a signature byte
-        bits = int.from_bytes(body[1:5], "little")
-        return (bits >> 14 & 0x3FFF) + 1, (bits & 0x3FFF) + 1
-    if chunk == b"VP8X":  # 24 bits each of width - 1 and height - 1 after 4 bytes of flags
-        return int.from_bytes(body[7:10], "little") + 1, int.from_bytes(body[4:7], "little") + 1
-    size = int.from_bytes(body[6:10], "little")  # VP8: 14 bits each of width and height
-    return size >> 16 & 0x3FFF, size & 0x3FFF
-
-
-def _picture_cost(im: Any) -> Cost:
-    """(raw, bands, decoder) bytes a pixel to decode ``im``: see :meth:`Limits.per_pixel`.
-
-    Pillow keeps 1, 2 or 4 bytes a pixel (4 in colour), and a converted copy of a palette or
-    CMYK image; libwebp holds two RGBA canvases and Pillow a copy; libtiff's strip and a BMP's
-    expanded RLE can be the whole image; a progressive JPEG keeps its coefficients.
-    """
-    from PIL import Image
-
-    mode = im.mode
-    out = mode if mode in DIRECT_MODES else WITH_ALPHA.get(mode, "RGB")
-    bands = Image.getmodebands(out)
-    raw = bands * (2 if out.startswith("I;16") else 4 if out in ("I", "F") else 1)
-    decoder = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
-    decoder += 0 if mode in DIRECT_MODES else 4  # the converted copy
-    decoder += {"WEBP": 12, "TIFF": raw, "BMP": raw}.get(im.format, 0)
-    decoder += 2 * bands if im.info.get("progressive") else 0
-    return raw, bands, decoder
-
-
-def _open_picture(source: str, data: bytes, limits: Limits) -> Decoded:
+def _open_picture(source: str, data: bytes, limits: Limits, frame: int | None = None) -> Decoded:
     """Decode the first frame with Pillow, once, after checking the limits from the header.
 
     Palette, CMYK and other modes become RGB(A), as imageio's Pillow plugin does. Pillow is
@@ -287,13 +213,19 @@ def _open_picture(source: str, data: bytes, limits: Limits) -> Decoded:
 
     Image.MAX_IMAGE_PIXELS = None  # sobelcli checks the size itself, from the header
     if data[:4] == b"RIFF":
-        limits.check(source, _webp_size(data), (3, 3, 16), len(data), "WebP image")
+        limits.check(source, webp_size(data), (3, 3, 16), len(data), "WebP image")
     notes: list[str] = []
     with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as im:
         mode = im.mode
-        limits.check(source, (im.height, im.width), _picture_cost(im), len(data), f"{mode} image")
-        if getattr(im, "is_animated", False):
-            notes.append(f"{im.n_frames} frames; the first is used")
+        limits.check(source, (im.height, im.width), picture_cost(im), len(data), f"{mode} image")
+        frames = getattr(im, "n_frames", 1)
+        if frame is not None and not 0 <= frame < frames:
+            problem = f"has {frames} frame(s) (0 to {frames - 1}); frame {frame} does not exist"
+            raise ImageError(source, problem, "frame")
+        if frame is not None:
+            im.seek(frame)
+        elif frames > 1:
+            notes.append(f"{frames} frames; the first is used")
             im.seek(0)
         frame = im if im.mode in DIRECT_MODES else im.convert(WITH_ALPHA.get(im.mode, "RGB"))
         arr = np.asarray(frame)
@@ -306,42 +238,6 @@ def _open_picture(source: str, data: bytes, limits: Limits) -> Decoded:
     return arr, mode, notes
 
 
-def _to_grey(source: str, arr: NDArray[Any], channel: int | None) -> NDArray[Any]:
-    if arr.ndim == 3 and arr.shape[2] in (1, 2, 3, 4):
-        n = arr.shape[2]
-        if channel is not None:
-            if not 0 <= channel < n:
-                problem = f"has {n} channel(s); the channel must be 0 to {n - 1}"
-                raise ImageError(source, problem, "channel")
-            return arr[:, :, channel]
-        return arr[:, :, 0] if n < 3 else arr[:, :, :3]
-    if arr.ndim != 2:
-        raise ImageError(source, f"array of shape {arr.shape} {NOT_IMAGE}")
-    if channel not in (None, 0):
-        raise ImageError(source, f"is a grey image; channel {channel} does not exist", "channel")
-    return arr
-
-
-def _scaled(source: str, arr: NDArray[Any], dtype: type[np.floating[Any]]) -> NDArray[np.floating]:
-    if arr.dtype in (np.bool_, np.uint8, np.uint16):
-        out = arr.astype(dtype, order="C")
-        if arr.dtype != np.bool_:
-            out *= dtype(1.0 / np.iinfo(arr.dtype).max)
-    elif arr.dtype.kind in "iuf":
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = arr.astype(dtype, order="C")
-        if not np.isfinite(out).all():
-            what = "NaN or infinite values" if arr.dtype.kind == "f" else "integers"
-            if np.isfinite(arr).all():
-                what = f"values beyond the range of {np.dtype(dtype).name}"
-            raise ImageError(source, f"holds {what}")
-    else:
-        raise ImageError(source, f"holds values of type {arr.dtype}, not numbers")
-    if out.ndim == 3:  # colour: luminance of R, G, B
-        out = np.tensordot(out, np.asarray(LUMINANCE, dtype=dtype), axes=([2], [0]))
-    return np.ascontiguousarray(out)
-
-
 def read_image(
     path: str | os.PathLike[str],
     *,
@@ -350,6 +246,9 @@ def read_image(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     max_memory: int | None = DEFAULT_MAX_MEMORY,
     working_bytes: int = 16,
+    frame: int | None = None,
+    alpha: str = "white",
+    colour: bool = False,
 ) -> LoadedImage:
     """Read an image file (or ``-`` for stdin) as a grey float array.
 
@@ -367,6 +266,13 @@ def read_image(
         memory than this (see :class:`Limits`), and read no more bytes than this.
     working_bytes : int
         Bytes per pixel of the arrays the caller makes from the grey image (16: two float64).
+    frame : int, optional
+        The page of a multi-page TIFF or the frame of a GIF or WebP (default: the first).
+    alpha : {"white", "black", "ignore"}
+        The background that transparent pixels are composited over, or "ignore" to drop
+        alpha: ``c a + background (1 - a)``.
+    colour : bool
+        Keep colour: ``pixels`` is (H, W, 3) (grey images repeated) instead of the luminance.
 
     Returns
     -------
@@ -380,17 +286,21 @@ def read_image(
     """
     source = "-" if str(path) == "-" else str(path)
     limits = Limits(max_pixels, max_memory, np.dtype(dtype).itemsize, working_bytes, channel)
-    bound = (max_memory, f"the memory limit of {_size(max_memory or 0)}", "max_memory")
+    bound = (max_memory, f"the memory limit of {human_size(max_memory or 0)}", "max_memory")
     data = _read_bytes(path, bound)
     notes: list[str] = []
     if data.startswith(NPY_MAGIC):
         arr, mode = _decode_npy(source, data, limits), "npy"
     else:
-        arr, mode, notes = _decode_picture(source, data, limits)
+        arr, mode, notes = _decode_picture(source, data, limits, frame)
     del data  # the bytes go before the float copy is made
     if arr.size == 0:
         raise ImageError(source, f"image is empty (shape {arr.shape})")
-    grey = _scaled(source, _to_grey(source, arr, channel), dtype)
+    if frame not in (None, 0) and mode == "npy":
+        raise ImageError(
+            source, f"a .npy array has one frame; frame {frame} does not exist", "frame"
+        )
+    grey = to_float(arr, name=source, dtype=dtype, channel=channel, alpha=alpha, colour=colour)
     return LoadedImage(grey, source, mode, notes)
 
 
@@ -416,5 +326,5 @@ def read_array(path: str | os.PathLike[str], max_bytes: int = 1 << 26) -> NDArra
     """
     if str(path) == "-":
         raise ImageError(path, "an array cannot be read from stdin here; name a .npy file")
-    bound = (max_bytes, f"the {_size(max_bytes)} an array may take here", None)
+    bound = (max_bytes, f"the {human_size(max_bytes)} an array may take here", None)
     return _decode_npy(str(path), _read_bytes(path, bound, image=False), None)

@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.io.pixels import check_layout, to_float
+from sobelcli.names import LUMINANCE
+
 __all__ = [
     "LUMINANCE",
     "ArraySource",
@@ -29,7 +32,6 @@ __all__ = [
 ]
 
 #: skimage's rgb2gray weights, as the in-memory reader.
-LUMINANCE = (0.2125, 0.7154, 0.0721)
 
 
 class StreamUnsupportedError(ValueError):
@@ -46,6 +48,8 @@ class SourceOptions:
         Take this channel of a colour image instead of the luminance.
     dtype : {numpy.float64, numpy.float32}
         dtype of the rows that ``read_rows`` returns.
+    alpha : {"white", "black", "ignore"}
+        What transparent pixels are composited over (see :func:`sobelcli.io.pixels.to_float`).
     zarr_array : str or None
         Path of the array inside a Zarr group (default: the group's array ``"0"``, the full
         resolution of an OME-Zarr multiscale image, or its only array).
@@ -59,6 +63,7 @@ class SourceOptions:
 
     channel: int | None = None
     dtype: type[np.floating[Any]] = np.float64
+    alpha: str = "white"
     zarr_array: str | None = None
     cached_chunks: int = 2
     read_ahead: bool = True
@@ -95,24 +100,13 @@ class SinkOptions:
 # --------------------------------------------------------------------------- grey values
 
 
-def _check_layout(name: str, raw_shape: tuple[int, ...], channel: int | None) -> None:
-    """Refuse what the in-memory reader refuses: not (H, W) or (H, W, C <= 4), bad channel."""
-    if len(raw_shape) not in (2, 3) or (len(raw_shape) == 3 and not 1 <= raw_shape[2] <= 4):
-        raise ValueError(
-            f"{name}: array of shape {raw_shape} is not an image; "
-            "expected (H, W) or (H, W, C) with C <= 4"
-        )
-    if raw_shape[0] == 0 or raw_shape[1] == 0:
-        raise ValueError(f"{name}: image is empty (shape {raw_shape})")
-    if len(raw_shape) == 3 and channel is not None and not 0 <= channel < raw_shape[2]:
-        n = raw_shape[2]
-        raise ValueError(f"{name}: has {n} channel(s); the channel must be 0 to {n - 1}")
-    if len(raw_shape) == 2 and channel not in (None, 0):
-        raise ValueError(f"{name}: is a grey image; channel {channel} does not exist")
-
-
 def grey_rows(
-    raw: NDArray[Any], *, channel: int | None, dtype: type[np.floating[Any]], name: str
+    raw: NDArray[Any],
+    *,
+    channel: int | None,
+    dtype: type[np.floating[Any]],
+    name: str,
+    alpha: str = "white",
 ) -> NDArray[np.floating]:
     """Grey float rows of raw samples, with the in-memory reader's scaling and channel rules.
 
@@ -134,48 +128,17 @@ def grey_rows(
 
     Notes
     -----
-    The in-memory reader computes the luminance with ``numpy.tensordot``, a BLAS call whose
-    rounding of a pixel depends on how many pixels the call holds and on the processor, so
-    its result changes with the strip height (measured on small images: 3 strip layouts in
-    55 changed a bit in float64, 37 in 55 in float32). Here each pixel gets the same three
-    products and two sums whatever the strip: colour images are within 1 ulp of the
-    in-memory grey (2.2e-16 in float64), grey images equal to it bit for bit.
+    The same function as the whole-image reader's (:func:`sobelcli.io.pixels.to_float`): each
+    pixel gets the same three products and two sums whatever the strip, so a streamed image
+    is bit for bit the one read whole, colour and alpha included. (A BLAS ``tensordot``
+    would round a pixel differently with the strip height.)
 
     Raises
     ------
     ValueError
         For NaN or infinite values, or values beyond the range of ``dtype``.
     """
-    arr = raw
-    if arr.ndim == 3:
-        if channel is not None:
-            arr = arr[:, :, channel]
-        elif arr.shape[2] < 3:
-            arr = arr[:, :, 0]
-        else:
-            arr = arr[:, :, :3]
-    if arr.dtype == np.bool_:
-        out = arr.astype(dtype)
-    elif arr.dtype in (np.uint8, np.uint16):  # one pass; the same bits as astype, then *=
-        out = np.multiply(arr, dtype(1.0 / np.iinfo(arr.dtype).max), dtype=dtype)
-    elif arr.dtype.kind in "iuf":
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = arr.astype(dtype)
-        if not np.isfinite(out).all():
-            what = "NaN or infinite values" if arr.dtype.kind == "f" else "integers"
-            if np.isfinite(arr).all():
-                what = f"values beyond the range of {np.dtype(dtype).name}"
-            raise ValueError(f"{name}: holds {what}")
-    else:
-        raise ValueError(f"{name}: holds values of type {arr.dtype}, not numbers")
-    if out.ndim == 3:  # (R L0 + G L1) + B L2, the same operations for every pixel
-        weights = [dtype(w) for w in LUMINANCE]
-        grey = np.multiply(out[:, :, 0], weights[0])
-        grey += np.multiply(out[:, :, 1], weights[1])
-        grey += np.multiply(out[:, :, 2], weights[2])
-        result: NDArray[np.floating] = grey
-        return result
-    return np.ascontiguousarray(out)
+    return to_float(raw, name=name, dtype=dtype, channel=channel, alpha=alpha)
 
 
 # --------------------------------------------------------------------------- sources
@@ -200,7 +163,7 @@ class GreySource:
             raise ValueError(f"{name}: dtype must be float32 or float64, got {options.dtype}")
         if raw_dtype.kind not in "biuf":
             raise ValueError(f"{name}: holds values of type {raw_dtype}, not numbers")
-        _check_layout(name, raw_shape, options.channel)
+        check_layout(name, raw_shape, options.channel)
         self.raw_shape = tuple(int(n) for n in raw_shape)
         self.raw_dtype = raw_dtype
         self.shape: tuple[int, int] = (self.raw_shape[0], self.raw_shape[1])
@@ -228,6 +191,7 @@ class GreySource:
         return grey_rows(
             self._raw(r0, r1),
             channel=self.options.channel,
+            alpha=self.options.alpha,
             dtype=self.options.dtype,
             name=self.name,
         )

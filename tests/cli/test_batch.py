@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sobelcli.cli import batch
 from sobelcli.cli.batch import inputs, pool, types
 from sobelcli.cli.batch import plan as batch_plan
 from sobelcli.cli.main import cli
@@ -382,7 +381,9 @@ def test_is_batch_and_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not inputs.is_batch(["weird[1].png"])  # exists literally: a file, not a pattern
     assert not inputs.is_batch(["missing.png"])
     assert (
-        inputs.is_batch(["*.png"]) and inputs.is_batch(["."]) and inputs.is_batch(["a.png", "a.png"])
+        inputs.is_batch(["*.png"])
+        and inputs.is_batch(["."])
+        and inputs.is_batch(["a.png", "a.png"])
     )
     sources, problems = inputs.expand(["*.png", "nothing*.gif"])
     assert [s.path for s in sources] == ["a.png", "weird[1].png"] and len(problems) == 1
@@ -426,7 +427,8 @@ def test_one_file_into_an_output_folder(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "a_edges.png").exists()
     assert run("grad-input", str(a), "-o", str(tmp_path / "new") + "/").exit_code == 0
     assert (tmp_path / "new" / "a_grad.png").exists()
-    assert inputs.is_batch([str(a)], str(tmp_path / "out")) and not inputs.is_batch([str(a)], "x.png")
+    assert inputs.is_batch([str(a)], str(tmp_path / "out"))
+    assert not inputs.is_batch([str(a)], "x.png")
 
 
 def crash_on_b(task: types.Task) -> types.Done:

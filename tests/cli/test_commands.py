@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from scipy import signal
 
 from sobelcli.cli.main import cli
-
 from tests.conftest import GOLDEN, SAMPLES
 
 GX = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])

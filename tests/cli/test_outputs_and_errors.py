@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from sobelcli.cli.main import cli
 from sobelcli.core.gradcheck import Checks
-
 from tests.conftest import SAMPLES
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import imageio.v3 as iio
 import pytest
 
 from sobelcli import __version__
-
 from tests.conftest import SAMPLES
 
 SCRIPT = shutil.which("sobelcli", path=str(Path(sys.executable).parent)) or shutil.which("sobelcli")

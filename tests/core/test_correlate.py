@@ -1,4 +1,4 @@
-"""sobelcli.core.correlate against scipy.signal: the forward and both adjoints, every method and dtype."""
+"""core.correlate against scipy.signal: the forward and both adjoints, every method and dtype."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sobelcli.core.gradcheck: passes on true gradients, fails on wrong ones, agrees with brute force."""
+"""core.gradcheck: passes on true gradients, fails on wrong ones, agrees with brute force."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sobelcli.core.kernels: the named kernels are the lab's, and user kernels parse or fail clearly."""
+"""core.kernels: the named kernels are the lab's, and user kernels parse or fail clearly."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Shared by the dask tests: a watchdog on every test, and one LocalCluster per test process.
+"""Shared by the dask tests: a watchdog on every test, and one LocalCluster per module.
 
 The cluster (2 worker processes bound to 127.0.0.1, no dashboard) is started by the first test
-that asks for it and closed when the session ends, whatever happened: the cluster tests of
-every module share it, so that a test process starts one cluster at most. Every test runs
-under a SIGALRM watchdog, so a hung scheduler fails the test instead of CI.
+of a module that asks for it and closed when the module ends, whatever happened. Not later:
+its threads (the client's event loop, the nannies' watchers) must be gone before the tests of
+other folders fork their batch pools in the same process (a fork copies no thread, and a lock
+one of them held would stay locked in the child). Every test runs under a SIGALRM watchdog,
+so a hung scheduler fails the test instead of CI.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ def watchdog() -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_client() -> Iterator[Any]:
-    """A client of a LocalCluster of 2 processes on 127.0.0.1, closed at the end of the session."""
+    """A client of a LocalCluster of 2 processes on 127.0.0.1, closed at the end of the module."""
     pytest.importorskip("distributed")
     from sobelcli.dask import cluster
 

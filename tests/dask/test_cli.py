@@ -1,9 +1,10 @@
 """``--scheduler`` on edges and grad-input: the same outputs, lines and exit codes as a local run.
 
 Two real processes (``--scheduler local`` on a folder, and ``SOBELCLI_SCHEDULER`` on a TIFF to
-Zarr), the rest through CliRunner against the session's LocalCluster (tests/dask/conftest.py);
+Zarr), the rest through CliRunner against the module's LocalCluster (tests/dask/conftest.py);
 everything binds to 127.0.0.1 only, runs under the SIGALRM watchdog, and is stopped on failure
-(a real process in its own process group, killed whole).
+(a real process in its own process group, killed whole). The local runs they are compared with
+take ``--jobs 1``: no batch pool is forked while the cluster's threads run in this process.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def same_files(a: Path, b: Path) -> None:
 def test_a_folder_on_a_local_cluster_equals_the_local_batch(tmp_path: Path) -> None:
     src = images(tmp_path / "in")
     args = ["edges", str(src), "-r", "--json", "--pad", "reflect"]
-    here = run(*args, "-o", str(tmp_path / "local"))
+    here = run(*args, "-o", str(tmp_path / "local"), "-j", "1")
     there = sobelcli_process(*args, "-o", str(tmp_path / "cluster"), "--scheduler", "local")
     assert there.returncode == here.exit_code == 1  # bad.png
     same_files(tmp_path / "local", tmp_path / "cluster")
@@ -156,7 +157,7 @@ def test_a_tiff_to_zarr_through_the_environment_variable(tmp_path: Path, address
     assert np.array_equal(written, tifffile.imread(tmp_path / "local.tif"))
 
 
-# --- CliRunner against the session's cluster ------------------------------------------------
+# --- CliRunner against the module's cluster -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -205,7 +206,7 @@ def test_grad_input_on_the_cluster_equals_a_local_run(
     src = images(tmp_path / "in", 3)
     batch = ["grad-input", str(src), "--format", "npy", "--json", "-r"]
     there = run(*batch, "-o", str(tmp_path / "c"), "--scheduler", address)
-    here = run(*batch, "-o", str(tmp_path / "l"))
+    here = run(*batch, "-o", str(tmp_path / "l"), "-j", "1")
     assert there.exit_code == here.exit_code == 1
     same_files(tmp_path / "l", tmp_path / "c")
     strip = lambda r: {k: v for k, v in r.items() if k != "output"}  # noqa: E731

@@ -1,6 +1,6 @@
 """sobelcli.dask.cluster on a LocalCluster of 2 worker processes bound to 127.0.0.1.
 
-The cluster is the session's (tests/dask/conftest.py), closed whatever happens; every test
+The cluster is the module's (tests/dask/conftest.py), closed whatever happens; every test
 runs under a SIGALRM watchdog, so a hung scheduler fails the test instead of CI.
 """
 

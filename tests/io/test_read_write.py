@@ -29,14 +29,43 @@ def test_jpeg_is_close(tmp_path: Path) -> None:
     assert np.abs(load_image(tmp_path / "a.jpg") - pixels / 255.0).max() < 0.05
 
 
-def test_rgb_becomes_luminance_and_alpha_is_ignored(tmp_path: Path, rng) -> None:
+def test_rgba_is_composited_then_made_grey(tmp_path: Path, rng) -> None:
     rgba = rng.integers(0, 256, (8, 9, 4), dtype=np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "c.png")
-    expected = rgba[..., :3].astype(float) / 255 @ np.array([0.2125, 0.7154, 0.0721])
-    np.testing.assert_allclose(load_image(tmp_path / "c.png"), expected, atol=1e-12)
+    c, a = rgba[..., :3] / 255.0, rgba[..., 3:] / 255.0
+    weights = np.array([0.2125, 0.7154, 0.0721])
+    for alpha, background in (("white", 1.0), ("black", 0.0)):
+        expected = (c * a + background * (1 - a)) @ weights
+        got = load_image(tmp_path / "c.png", alpha=alpha)
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(load_image(tmp_path / "c.png", alpha="ignore"), c @ weights)
+    assert np.array_equal(
+        load_image(tmp_path / "c.png"), load_image(tmp_path / "c.png", alpha="white")
+    )
     np.testing.assert_allclose(load_image(tmp_path / "c.png", channel=1), rgba[..., 1] / 255.0)
     with pytest.raises(ImageError, match="channel must be 0 to 3"):
         load_image(tmp_path / "c.png", channel=4)
+
+
+def test_transparent_pixels_make_no_edges(tmp_path: Path) -> None:
+    from sobelcli.core.edges import edge_magnitude
+
+    rgba = np.zeros((12, 12, 4), dtype=np.uint8)
+    rgba[:, :6, :3] = 255  # a hidden step: white then black, all transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "hidden.png")
+    shown = load_image(tmp_path / "hidden.png")
+    assert np.all(shown == 1.0)  # over white: nothing to see
+    assert edge_magnitude(shown, normalize=False).max() == 0
+    assert edge_magnitude(load_image(tmp_path / "hidden.png", alpha="ignore")).max() > 0
+
+
+def test_colour_keeps_three_channels(tmp_path: Path, rng) -> None:
+    rgb = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    np.testing.assert_allclose(load_image(tmp_path / "c.png", colour=True), rgb / 255.0)
+    grey = rng.integers(0, 256, (5, 7), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    assert load_image(tmp_path / "g.png", colour=True).shape == (5, 7, 3)
 
 
 def test_luminance_matches_skimage_rgb2gray(tmp_path: Path, rng) -> None:

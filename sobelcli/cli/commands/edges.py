@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sobelcli.cli.edge_features import Features, check_features, feature_options
 from sobelcli.cli.options import (
     PATH,
     FiniteFloatRange,
@@ -101,6 +102,7 @@ Examples:
     "run-length mode; 2-9 also try the best filter per row at that zlib level and keep the "
     "smaller file: never larger than 1, slower as the level rises.",
 )
+@feature_options
 @batch_options
 @image_options
 @json_option
@@ -116,6 +118,7 @@ def command(
     threshold: float | None,
     bits: str,
     compress: int,
+    features: Features,
     batch: BatchOptions,
     read: ImageOptions,
     as_json: bool,
@@ -142,7 +145,8 @@ def command(
     ctx = click.get_current_context()
     if output_format_of(images, output, batch) != "png":
         refuse_unused(ctx, "unless the output is a PNG", "bits", "compress")
-    job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read)
+    check_features(ctx, features, kind, operator, normalize)
+    job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read, features)
     if scheduler:
         run_on_cluster(
             "edges",
@@ -184,6 +188,7 @@ class EdgeJob:
     bits: int = 8
     compress: int = 1
     read: ImageOptions = ImageOptions()
+    features: Features = Features()
 
     def __call__(self, task: Task) -> Done:
         """Read ``task.source``, write its edge map to ``task.output`` (in strips if big)."""
@@ -192,7 +197,6 @@ class EdgeJob:
         from sobelcli import io as sio
         from sobelcli.cli import streaming
         from sobelcli.cli.batch import Done
-        from sobelcli.core.edges import edge_map
 
         streamed = streaming.stream_edges(self, task)
         if streamed is not None:
@@ -204,13 +208,18 @@ class EdgeJob:
             max_pixels=self.read.max_pixels,
             dtype=np.float64 if fmt == "npy" else np.float32,
             max_memory=self.read.max_memory,
+            alpha=self.read.alpha,
+            frame=self.features.frame,
+            colour=self.features.colour != "luminance",
             working_bytes=3 * (8 if fmt == "npy" else 4),  # angle, x, y, --pad: 3 maps at most
         )
         notes, pixels = loaded.notes, loaded.pixels
         del loaded  # let the input go before the output is encoded: peak memory
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                result = edge_map(pixels, self.kind, self.operator, self.normalize, self.pad)  # type: ignore[arg-type]
+                result = self.features.apply(
+                    pixels, self.kind, self.operator, self.normalize, self.pad
+                )
         except ValueError as exc:  # too small for the kernel or the pad mode: name the file
             raise sio.ImageError(task.source, str(exc)) from None
         del pixels
@@ -228,8 +237,10 @@ class EdgeJob:
 
     def describe(self, result: Result) -> str:
         """The line that reports one written map."""
-        h, w = result.shape or (0, 0)
+        h, w = (result.shape or [0, 0])[:2]
         what = f"{self.operator} {self.kind}"
+        if self.features.canny is not None:
+            what = "canny"
         if self.threshold is not None:
             what += f" >= {self.threshold}"
         return f"wrote {result.output} ({h} x {w} pixels, H x W; {what})"

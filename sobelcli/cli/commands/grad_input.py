@@ -153,6 +153,7 @@ class GradJob:
             max_pixels=self.read.max_pixels,
             dtype=np.float64,
             max_memory=self.read.max_memory,
+            alpha=self.read.alpha,
             working_bytes=40,  # Y, dL/dY, dL/dX and the loss's temporaries, float64
         )
         x, k = loaded.pixels, self.kernel
@@ -198,7 +199,7 @@ class GradJob:
         """The line that reports one written gradient."""
         from sobelcli.cli import report
 
-        h, w = result.shape or (0, 0)
+        h, w = (result.shape or [0, 0])[:2]
         f = result.extra
         where = f", wrote {result.output}" if result.output not in (None, "", "-") else ""
         return (

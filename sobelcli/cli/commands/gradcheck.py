@@ -179,6 +179,7 @@ def _read(image: str, read: ImageOptions, k: Any, at: list[tuple[int, int]], as_
             max_pixels=read.max_pixels,
             dtype=np.float64,
             max_memory=read.max_memory,
+            alpha=read.alpha,
             working_bytes=100,  # --all: the analytic and the numeric gradients, float64
         )
     except sio.ImageError as exc:
