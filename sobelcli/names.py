@@ -48,10 +48,23 @@ OUTPUT_SUFFIXES: dict[str, str] = {
     ".tif": "tiff",
     ".tiff": "tiff",
     ".zarr": "zarr",  # a folder; written only by the streaming sink (``cli/streaming.py``)
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".webp": "webp",
 }
 
 #: The extension each format gets when sobelcli names the file.
-FORMAT_SUFFIX: dict[str, str] = {"png": ".png", "npy": ".npy", "tiff": ".tif", "zarr": ".zarr"}
+FORMAT_SUFFIX: dict[str, str] = {
+    "png": ".png",
+    "npy": ".npy",
+    "tiff": ".tif",
+    "zarr": ".zarr",
+    "jpeg": ".jpg",
+    "webp": ".webp",
+}
+
+#: Formats whose files lose detail, and take a quality (1-100).
+LOSSY_FORMATS: tuple[str, ...] = ("jpeg", "webp")
 
 #: Output formats, for ``--format``.
 FORMATS: tuple[str, ...] = tuple(FORMAT_SUFFIX)

@@ -59,6 +59,7 @@ __all__ = [
     "loss_option",
     "output_format_of",
     "output_format_or_usage",
+    "quality_option",
     "quiet_option",
     "refuse_unused",
 ]
@@ -287,6 +288,15 @@ loss_option = click.option(
     show_default=True,
     help="L of Y = K * X: sumsq = sum y^2 (the lab's), logcosh = sum log cosh y, "
     "softplus = sum log(1 + e^y), sum = sum y.",
+)
+
+quality_option = click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=90,
+    show_default=True,
+    metavar="Q",
+    help="Quality of a .jpg or .webp output, 1-100 (WebP at 100 is lossless).",
 )
 
 bits_option = click.option(

@@ -16,13 +16,21 @@ def output_format_of(images: tuple[str, ...], output: str | None, batch: Any) ->
 
     if batch.fmt is not None:
         return str(batch.fmt)
-    if output is None or output == "-" or os.path.isdir(output) or len(images) > 1:
+    from sobelcli.cli.batch.inputs import is_batch
+
+    if output is None or output == "-" or is_batch(images, output):
+        return "png"
+    if not Path(output).suffix and os.path.exists(output):  # a device such as /dev/null
         return "png"
     return OUTPUT_SUFFIXES.get(Path(output).suffix.lower())
 
 
 def format_of(target: str, fmt_name: str | None) -> str:
     """The format of a single output, which --format, if given, must agree with."""
+    from sobelcli.io.write import is_stream
+
+    if is_stream(target):  # stdout or a device: --format says, PNG by default
+        return fmt_name or "png"
     fmt = output_format_or_usage(target)
     if fmt_name is not None and fmt != fmt_name:
         raise click.BadParameter(f"--format {fmt_name} does not match {target!r}", param_hint="-o")

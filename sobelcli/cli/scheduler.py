@@ -332,6 +332,7 @@ def _edges(client: Any, image: str, target: str, job: Any, progress: Any) -> tup
         pad=job.pad,
         threshold=job.threshold,
         channel=job.read.channel,
+        alpha=job.read.alpha,
         chunk=CHUNK,
     )
     summary = cluster.edges_to_zarr(
@@ -344,7 +345,11 @@ def _grad(client: Any, image: str, target: str, job: Any, progress: Any) -> tupl
     from sobelcli.dask import cluster
 
     options = cluster.GradOptions(
-        kernel=job.kernel, loss=job.loss, channel=job.read.channel, chunk=CHUNK
+        kernel=job.kernel,
+        loss=job.loss,
+        channel=job.read.channel,
+        alpha=job.read.alpha,
+        chunk=CHUNK,
     )
     summary = cluster.grad_input_to_zarr(
         client, image, target, options, overwrite=True, progress=progress

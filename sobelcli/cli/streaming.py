@@ -174,14 +174,22 @@ def _sink(path: str, shape: tuple[int, int], dtype: Any, bits: int = 8, compress
         raise _as_image_error(exc, path) from None
 
 
-def save_image(path: str, values: Any, *, bits: int = 8, compress: int = 1) -> None:
+def save_image(
+    path: str,
+    values: Any,
+    *,
+    bits: int = 8,
+    compress: int = 1,
+    fmt: str | None = None,
+    quality: int = 90,
+) -> None:
     """Save an in-memory map as ``sobelcli.io.save_image`` does, and ``.zarr`` too (float32)."""
     import numpy as np
 
     from sobelcli import io as sio
 
     if Path(path).suffix.lower() != ".zarr" or path == "-":
-        sio.save_image(path, values, bits=bits, compress=compress)
+        sio.save_image(path, values, bits=bits, compress=compress, fmt=fmt, quality=quality)
         return
     with _sink(path, values.shape, np.float32) as sink:
         for r0 in range(0, values.shape[0], ZARR_CHUNKS[0]):
@@ -235,7 +243,17 @@ class _Checked:
 
 # --------------------------------------------------------------------------- edges
 
-EDGE_FIELDS = {"operator", "kind", "pad", "normalize", "threshold", "bits", "compress", "read"}
+EDGE_FIELDS = {
+    "operator",
+    "kind",
+    "pad",
+    "normalize",
+    "threshold",
+    "bits",
+    "compress",
+    "read",
+    "quality",
+}
 
 
 def stream_edges(job: EdgeJob, task: Task) -> Done | None:

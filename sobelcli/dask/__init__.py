@@ -53,8 +53,9 @@ one task each), see :mod:`sobelcli.dask.cluster`. ``import sobelcli`` imports no
 dask, distributed and zarr come with ``pip install 'sobelcli[dask]'``.
 
 Modules: :mod:`.chunks` (checks, chunk layout, the overlap map), :mod:`.edges`,
-:mod:`.correlate` (the notebook API); :mod:`.cluster` (the cluster API, from :mod:`.client`,
-:mod:`.read`, :mod:`.write` and :mod:`.to_zarr`).
+:mod:`.correlate` (the notebook API); :mod:`.cluster`, the cluster API, gathers
+:mod:`.client` (connecting), :mod:`.tasks` (futures, a batch), :mod:`.read` and :mod:`.write`
+(a huge image in and out), :mod:`.options` and :mod:`.to_zarr` (edges and dL/dX to Zarr).
 """
 
 from __future__ import annotations

@@ -21,10 +21,9 @@ import dask.array as da
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LUMINANCE", "is_tiff", "open_image"]
+from sobelcli.names import ALPHA_MODES, LUMINANCE
 
-#: Luminance weights of R, G, B: skimage's ``rgb2gray``, as sobelcli reads colour images.
-LUMINANCE = (0.2125, 0.7154, 0.0721)
+__all__ = ["LUMINANCE", "is_tiff", "open_image"]
 
 
 def _zarr_level0(obj: Any, source: str) -> Any:
@@ -94,30 +93,19 @@ def _aligned_chunks(shape: Sequence[int], stored: Sequence[int], chunk: int) -> 
     return (ch, cw, *shape[2:])
 
 
-def _grey_block(block: NDArray[Any], dtype: str, channel: int | None) -> NDArray[np.floating]:
-    """Grey floats of one block, as sobelcli reads an image (scaled, luminance)."""
-    dt = np.dtype(dtype).type
-    arr = block
-    if arr.ndim == 3:
-        n = arr.shape[2]
-        if channel is not None:
-            arr = arr[:, :, channel]
-        elif n < 3:
-            arr = arr[:, :, 0]
-        else:
-            arr = arr[:, :, :3]
-    if arr.dtype in (np.uint8, np.uint16):
-        out = arr.astype(dt)
-        out *= dt(1.0 / np.iinfo(arr.dtype).max)
-    else:
-        out = arr.astype(dt)
-    if out.ndim == 3:  # elementwise, not a BLAS dot: the same bits whatever the chunking
-        w0, w1, w2 = (dt(w) for w in LUMINANCE)
-        grey3 = out[:, :, 0] * w0
-        grey3 += out[:, :, 1] * w1
-        grey3 += out[:, :, 2] * w2
-        out = grey3
-    grey: NDArray[np.floating] = np.ascontiguousarray(out)
+def _grey_block(
+    block: NDArray[Any], *, path: str, precision: str, channel: int | None, alpha: str
+) -> NDArray[np.floating]:
+    """Grey floats of one block, as ``sobelcli edges`` reads any image, pixel by pixel.
+
+    :func:`sobelcli.io.pixels.to_float`: integers scaled to [0, 1], alpha composited (or
+    dropped), luminance computed elementwise, so a chunk gets the bits of the whole image.
+    """
+    from sobelcli.io.pixels import to_float
+
+    grey: NDArray[np.floating] = to_float(
+        block, name=path, dtype=np.dtype(precision).type, channel=channel, alpha=alpha
+    )
     return grey
 
 
@@ -127,6 +115,7 @@ def open_image(
     chunk: int = 2048,
     dtype: str = "float32",
     channel: int | None = None,
+    alpha: str = "white",
 ) -> da.Array:
     """A TIFF or Zarr image as a lazy grey float dask array, read by the workers.
 
@@ -141,6 +130,8 @@ def open_image(
     channel : int, optional
         For a colour image: this channel instead of the luminance
         ``0.2125 R + 0.7154 G + 0.0721 B``.
+    alpha : {"white", "black", "ignore"}
+        How the alpha channel of grey + alpha or RGBA is composited (``--alpha``).
 
     Returns
     -------
@@ -157,6 +148,8 @@ def open_image(
     p = Path(source)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    if alpha not in ALPHA_MODES:
+        raise ValueError(f"unknown alpha mode {alpha!r}; choose one of {', '.join(ALPHA_MODES)}")
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 pixel, got {chunk}")
     if not p.exists():
@@ -192,8 +185,10 @@ def open_image(
     grey: da.Array = da.map_blocks(
         _grey_block,
         arr,
-        dtype,
-        channel,
+        path=source,
+        precision=dtype,
+        channel=channel,
+        alpha=alpha,
         dtype=np.dtype(dtype),
         drop_axis=(2,) if arr.ndim == 3 else (),
         meta=np.empty((0, 0), dtype=dtype),

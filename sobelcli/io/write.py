@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -15,13 +16,27 @@ from sobelcli.io.files import ImageError, atomic_write
 from sobelcli.io.png import encode_png
 from sobelcli.names import OUTPUT_SUFFIXES
 
-__all__ = ["encode", "output_format", "quantize", "save_image", "write_stdout"]
+__all__ = ["encode", "is_stream", "output_format", "quantize", "save_image", "write_stdout"]
 
 
-def output_format(path: str | os.PathLike[str]) -> str:
-    """The format written for an output path (``-`` is PNG); ValueError for an unknown extension."""
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` (stdout) and for devices (``/dev/null``): names that say no format."""
     if str(path) == "-":
-        return "png"
+        return True
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def output_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The format written to ``path``: by its extension, or ``fmt`` (default PNG) for stdout.
+
+    Devices and pipes (``/dev/null``) name no format either. ValueError for an unknown
+    extension.
+    """
+    if is_stream(path):
+        return fmt or "png"
     ext = Path(path).suffix.lower()
     if ext not in OUTPUT_SUFFIXES:
         raise ValueError(
@@ -30,15 +45,18 @@ def output_format(path: str | os.PathLike[str]) -> str:
     return OUTPUT_SUFFIXES[ext]
 
 
-def encode(values: NDArray[np.floating], fmt: str, *, bits: int = 8, compress: int = 1) -> bytes:
+def encode(
+    values: NDArray[np.floating], fmt: str, *, bits: int = 8, compress: int = 1, quality: int = 90
+) -> bytes:
     """Encode a map as file bytes.
 
     Parameters
     ----------
     values : ndarray, shape (H, W)
         For ``png``, values in [0, 1] (clipped), quantised to ``bits`` (8 or 16).
-    fmt : {"png", "npy", "tiff"}
-        ``npy`` keeps the array as it is; ``tiff`` stores float32 values.
+    fmt : {"png", "npy", "tiff", "jpeg", "webp"}
+        ``npy`` keeps the array as it is; ``tiff`` stores float32 values; ``jpeg`` and ``webp``
+        are 8-bit, lossy at ``quality`` (1-100; WebP at 100 is lossless).
     bits : {8, 16}
     compress : int
         zlib level 0-9 for PNG; 1 (the default) is fast, 9 is small.
@@ -53,9 +71,24 @@ def encode(values: NDArray[np.floating], fmt: str, *, bits: int = 8, compress: i
         return bytes(
             iio.imwrite("<bytes>", values.astype(np.float32), extension=".tif", plugin="pillow")
         )
+    if fmt in ("jpeg", "webp"):
+        return _pillow(quantize(values, 8), fmt, quality)
+    if fmt != "png":
+        raise ValueError(f"cannot encode an image as {fmt}")
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     return encode_png(quantize(values, bits), compress)
+
+
+def _pillow(pixels: NDArray[np.integer], fmt: str, quality: int) -> bytes:
+    from PIL import Image
+
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be 1 to 100, got {quality}")
+    buf = io.BytesIO()
+    options = {"lossless": True} if fmt == "webp" and quality == 100 else {"quality": quality}
+    Image.fromarray(pixels).save(buf, format=fmt.upper(), **options)
+    return buf.getvalue()
 
 
 def quantize(values: NDArray[np.floating], bits: int = 8) -> NDArray[np.integer]:
@@ -75,7 +108,13 @@ def quantize(values: NDArray[np.floating], bits: int = 8) -> NDArray[np.integer]
 
 
 def save_image(
-    path: str | os.PathLike[str], values: NDArray[np.floating], *, bits: int = 8, compress: int = 1
+    path: str | os.PathLike[str],
+    values: NDArray[np.floating],
+    *,
+    bits: int = 8,
+    compress: int = 1,
+    fmt: str | None = None,
+    quality: int = 90,
 ) -> None:
     """Encode ``values`` for the format of ``path``; write it atomically (``-``: PNG on stdout).
 
@@ -83,9 +122,16 @@ def save_image(
     stream raises ImageError naming stdout, never a silent truncated image. A reader that went
     away (``| head``) raises BrokenPipeError, for the caller to end quietly.
     """
-    data = encode(values, output_format(path), bits=bits, compress=compress)
+    kind = output_format(path, fmt)
+    data = encode(values, kind, bits=bits, compress=compress, quality=quality)
     if str(path) == "-":
         write_stdout(data)
+    elif is_stream(path):  # a device or a pipe: written as it is, nothing to rename
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise ImageError(path, f"cannot write: {exc.strerror or exc}") from None
     else:
         atomic_write(path, data)
 

@@ -212,3 +212,97 @@ def test_tables_in_a_log_never_wrap_a_path(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert any(str(deep) in line for line in done.stderr.splitlines())
+
+
+# --- outputs users ask for --------------------------------------------------------------------
+
+
+def test_dev_null_takes_any_command_output(tmp_path: Path) -> None:
+    image = png(tmp_path / "a.png")
+    for args in (["edges", str(image)], ["grad-input", str(image)], ["maximize", "--steps", "2"]):
+        result = run(*args, "-o", "/dev/null")
+        assert result.exit_code == 0, (args, result.stderr)
+
+
+def test_stdin_with_format_writes_that_format_on_stdout(tmp_path: Path) -> None:
+    image = png(tmp_path / "a.png")
+    code = "from sobelcli.cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "edges", "-", "--format", "npy"],
+        input=image.read_bytes(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"-o -" not in done.stderr
+    array = np.load(__import__("io").BytesIO(done.stdout))
+    assert array.shape == (14, 16) and array.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kind"), [(".jpg", "JPEG"), (".jpeg", "JPEG"), (".webp", "WEBP")]
+)
+def test_jpeg_and_webp_outputs_with_quality(tmp_path: Path, suffix: str, kind: str) -> None:
+    from PIL import Image
+
+    image = png(tmp_path / "a.png")
+    sizes = {}
+    for quality in (20, 95):
+        out = tmp_path / f"e{quality}{suffix}"
+        result = run("edges", str(image), "-o", str(out), "--quality", str(quality))
+        assert result.exit_code == 0, result.stderr
+        with Image.open(out) as im:
+            assert im.format == kind and im.size == (16, 14)
+        sizes[quality] = out.stat().st_size
+    assert sizes[20] < sizes[95]
+    assert run("edges", str(image), "-o", str(tmp_path / "e.png"), "--quality", "50").exit_code == 2
+
+
+def test_maximize_refuses_a_zarr_output(tmp_path: Path) -> None:
+    result = run("maximize", "-o", str(tmp_path / "m.zarr"))
+    assert result.exit_code == 2 and not (tmp_path / "m.zarr").exists()
+
+
+# --- the summary accounts for every output ---------------------------------------------------
+
+
+def test_summary_after_sigterm_counts_every_output_on_disk(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(40):
+        png(src / f"{i:02d}.png", seed=i, shape=(500, 700))
+    out = tmp_path / "out"
+    code = "from sobelcli.cli.main import main; main()"
+    argv = [sys.executable, "-c", code, "edges", str(src), "-o", str(out), "--json", "-j", "2"]
+    argv += ["--compress", "9"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            out.exists() and len(list(out.glob("*.png"))) >= 3
+        ):
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    summary = [json.loads(line) for line in stdout.splitlines()][-1]
+    on_disk = sorted(p.name for p in out.glob("*.png"))
+    reported = [json.loads(line) for line in stdout.splitlines()][:-1]
+    ok = sorted(Path(r["output"]).name for r in reported if r["status"] == "ok")
+    assert proc.returncode == 143 and summary["interrupted"] is True
+    assert summary["ok"] == len(on_disk) and ok == on_disk
+    assert not list(out.glob(".*.part"))
+
+
+def test_png_options_are_taken_by_a_batch_into_a_new_folder(tmp_path: Path) -> None:
+    png(tmp_path / "in" / "a.png")
+    args = [str(tmp_path / "in"), "-o", str(tmp_path / "new"), "--compress", "9", "--bits", "16"]
+    result = run("edges", *args)
+    assert result.exit_code == 0, result.stderr
+    assert iio.imread(tmp_path / "new" / "a_edges.png").dtype == np.uint16

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 zarr = pytest.importorskip("zarr")
 tifffile = pytest.importorskip("tifffile")
@@ -242,6 +243,18 @@ def test_colour_striped_tiff_is_read_as_grey(client: Any, tmp_path: Path) -> Non
     assert np.array_equal(written, sobelcli.edge_magnitude(expected_grey))
     red = cluster.open_image(source, chunk=10, channel=0).compute()
     assert np.array_equal(red, scaled[:, :, 0])
+
+
+@pytest.mark.parametrize("alpha", ["white", "black", "ignore"])
+def test_alpha_is_composited_as_the_local_reader_does(tmp_path: Path, alpha: str) -> None:
+    from sobelcli.io.pixels import to_float
+
+    rgba = np.random.default_rng(7).integers(0, 256, (33, 29, 4), dtype=np.uint8)
+    source = tmp_path / "rgba.tif"
+    tifffile.imwrite(source, rgba, photometric="rgb", extrasamples=[2], tile=(16, 16))
+    with dask.config.set(scheduler="synchronous"):
+        got = cluster.open_image(source, chunk=8, alpha=alpha, dtype="float64").compute()
+    assert np.array_equal(got, to_float(rgba, name="x", alpha=alpha))
 
 
 def test_zarr_in_and_an_existing_target(client: Any, tmp_path: Path) -> None:

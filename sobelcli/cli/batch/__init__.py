@@ -88,7 +88,7 @@ def run_images(
         if as_json:
             report.emit_json(Result(image, target, "skipped").record())
         return
-    result = attempt(work, Task(image, target), reraise=True)
+    result = attempt(work, Task(image, target, fmt=batch.fmt), reraise=True)
     if result.status == "error":
         if as_json:
             report.emit_json(result.record())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def execute(
     """
     tally = Tally(total=len(tasks) + len(decided))
     start = time.perf_counter()
+    since = time.time_ns()
+    seen: set[str] = set()
     try:
         for result in decided:
             _report(result, tally, as_json, quiet)
@@ -81,12 +84,15 @@ def execute(
                             f"error: {runner.failure}", markup=False, style="red"
                         )
                     _report(result, tally, as_json, quiet)
+                    seen.add(result.input)
                     done = bar.tasks[0].completed + 1
                     rate = done / max(time.perf_counter() - start, 1e-9)
                     bar.update(task_id, completed=done, extra=f"{rate:.1f}/s")
     except BaseException as exc:
         tally.interrupted = not isinstance(exc, Exception)
         tally.stopped = _stopped_by(exc)
+        if tally.interrupted:
+            _written_before_the_stop(tasks, seen, since, tally, as_json, quiet)
         raise
     finally:
         tally.seconds = time.perf_counter() - start
@@ -94,6 +100,25 @@ def execute(
     if tally.not_run and not tally.error:
         raise click.exceptions.Exit(1)
     return tally
+
+
+def _written_before_the_stop(
+    tasks: Sequence[Task], seen: set[str], since: int, tally: Tally, as_json: bool, quiet: bool
+) -> None:
+    """Count the outputs a worker finished as the batch was stopped, before it could say so.
+
+    An output whose file this batch wrote (modified since it started) is reported as written,
+    so that the summary accounts for every output that exists.
+    """
+    for task in tasks:
+        if task.source in seen:
+            continue
+        try:
+            written = os.stat(task.output).st_mtime_ns >= since
+        except OSError:
+            continue
+        if written:
+            _report(Result(task.source, task.output, "ok"), tally, as_json, quiet)
 
 
 def _stopped_by(exc: BaseException) -> str:

@@ -38,11 +38,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Task:
-    """One input and its output; ``make_folder`` creates the output's folder first."""
+    """One input and its output; ``make_folder`` creates the output's folder first.
+
+    ``fmt`` is the output's format where its name does not tell (stdout, a device).
+    """
 
     source: str
     output: str
     make_folder: bool = False
+    fmt: str | None = None
 
 
 @dataclass

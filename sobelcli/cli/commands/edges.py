@@ -17,12 +17,13 @@ from sobelcli.cli.options import (
     image_options,
     json_option,
     output_format_of,
+    quality_option,
     quiet_option,
     refuse_unused,
 )
 from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
 from sobelcli.cli.streaming import document
-from sobelcli.names import OPERATORS, OUTPUT_KINDS, PAD_MODES
+from sobelcli.names import LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Done, Result, Task
@@ -102,6 +103,7 @@ Examples:
     "run-length mode; 2-9 also try the best filter per row at that zlib level and keep the "
     "smaller file: never larger than 1, slower as the level rises.",
 )
+@quality_option
 @feature_options
 @batch_options
 @image_options
@@ -118,6 +120,7 @@ def command(
     threshold: float | None,
     bits: str,
     compress: int,
+    quality: int,
     features: Features,
     batch: BatchOptions,
     read: ImageOptions,
@@ -143,10 +146,15 @@ def command(
     if threshold is not None and kind == "angle":
         raise click.UsageError("--threshold means nothing for --output-kind angle; drop one")
     ctx = click.get_current_context()
-    if output_format_of(images, output, batch) != "png":
+    fmt = output_format_of(images, output, batch)
+    if fmt != "png":
         refuse_unused(ctx, "unless the output is a PNG", "bits", "compress")
+    if fmt not in LOSSY_FORMATS:
+        refuse_unused(ctx, "unless the output is a .jpg or .webp", "quality")
     check_features(ctx, features, kind, operator, normalize)
-    job = EdgeJob(operator, kind, pad, normalize, threshold, int(bits), compress, read, features)
+    job = EdgeJob(
+        operator, kind, pad, normalize, threshold, int(bits), compress, read, features, quality
+    )
     if scheduler:
         run_on_cluster(
             "edges",
@@ -189,6 +197,7 @@ class EdgeJob:
     compress: int = 1
     read: ImageOptions = ImageOptions()
     features: Features = Features()
+    quality: int = 90
 
     def __call__(self, task: Task) -> Done:
         """Read ``task.source``, write its edge map to ``task.output`` (in strips if big)."""
@@ -201,7 +210,7 @@ class EdgeJob:
         streamed = streaming.stream_edges(self, task)
         if streamed is not None:
             return streamed
-        fmt = sio.output_format(task.output)
+        fmt = sio.output_format(task.output, task.fmt)
         loaded = sio.read_image(
             task.source,
             channel=self.read.channel,
@@ -232,7 +241,14 @@ class EdgeJob:
             warnings.append(
                 "values above 1 are clipped in a PNG; write .npy to keep the raw values"
             )
-        streaming.save_image(task.output, result, bits=self.bits, compress=self.compress)
+        streaming.save_image(
+            task.output,
+            result,
+            bits=self.bits,
+            compress=self.compress,
+            fmt=fmt,
+            quality=self.quality,
+        )
         return Done(list(result.shape), notes, warnings)
 
     def describe(self, result: Result) -> str:

@@ -188,11 +188,11 @@ class GradJob:
         if streamed is not None:
             return streamed
         grad, figures, notes = self.gradient(task.source, "input")
-        fmt = sio.output_format(task.output)
+        fmt = sio.output_format(task.output, task.fmt)
         span = float(grad.max() - grad.min())
         raw = fmt in ("npy", "tiff", "zarr")  # the values; a PNG shows them min-max scaled
         shown = grad if raw else (grad - grad.min()) / (span if span > 0 else 1.0)
-        streaming.save_image(task.output, shown, bits=self.bits)
+        streaming.save_image(task.output, shown, bits=self.bits, fmt=fmt)
         return Done(list(grad.shape), notes, figures=figures)
 
     def describe(self, result: Result) -> str:

@@ -169,6 +169,10 @@ def _check_outputs(
     from sobelcli.cli.options import check_outputs, output_format_or_usage
 
     fmt = output_format_or_usage(output)
+    if fmt == "zarr":
+        raise click.BadParameter(
+            "a .zarr folder is for big images; write .png, .npy or .tif", param_hint="-o"
+        )
     if as_json and output == "-":
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
     check_outputs(
