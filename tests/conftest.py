@@ -21,6 +21,12 @@ SAMPLES = ROOT / "sample_images"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
+@pytest.fixture(autouse=True)
+def _no_scheduler_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's SOBELCLI_SCHEDULER must not send every CLI test to a cluster."""
+    monkeypatch.delenv("SOBELCLI_SCHEDULER", raising=False)
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -184,7 +184,7 @@ def test_edges_output_folder_missing_or_unwritable(runner, tmp_path: Path, grey_
         ["--pad", "zero"],
         ["--bits", "12"],
         ["--compress", "10"],
-        ["-o", "x.jpg"],
+        ["-o", "x.gif"],
     ],
 )
 def test_edges_bad_options_exit_2(runner, grey_png: Path, args) -> None:

@@ -282,7 +282,7 @@ def kernel_file(tmp_path: Path, values: np.ndarray) -> str:
         ("edges", ["--channel", "-1"], "x>=0"),
         ("edges", ["--jobs", "0"], "x>=1"),
         ("edges", ["--format", "bmp"], "'png', 'npy', 'tiff'"),
-        ("edges", ["-o", "out.jpg"], ".png, .npy, .tif"),
+        ("edges", ["-o", "out.gif"], ".png, .npy, .tif"),
         ("edges", ["--overwrite", "--skip-existing"], "exclude each other"),
         ("grad-input", ["-k", "1,nan;0,1"], "NaN"),
         ("grad-input", ["-k", "1,inf"], "NaN or infinite"),

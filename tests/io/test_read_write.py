@@ -186,5 +186,5 @@ def test_atomic_write_refuses_missing_folder_and_sets_normal_permissions(tmp_pat
 
 
 def test_unknown_output_extension() -> None:
-    with pytest.raises(ValueError, match=r"\.jpg"):
-        sio.output_format("edges.jpg")
+    with pytest.raises(ValueError, match=r"\.gif"):
+        sio.output_format("edges.gif")
