@@ -41,7 +41,15 @@ Examples:
   cat photo.png | sobelcli edges - -o - > edges.png
   sobelcli edges photos/ -o out/ --recursive --jobs 4      # out/sub/NAME_edges.png
   sobelcli edges 'scans/*.tif' -o out/ --format npy --json | jq -c 'select(.status != "ok")'
-  sobelcli edges photos/ -o out/ --skip-existing           # resume an interrupted batch""",
+  sobelcli edges photos/ -o out/ --skip-existing           # resume an interrupted batch
+  sobelcli edges photo.jpg -o thin.png --canny --sigma 2   # Canny's thin binary edges
+  sobelcli edges noisy.png -o e.png --sigma 1.5 --ksize 5  # smoothed, the 5 x 5 Sobel pair
+  sobelcli edges photo.jpg -o rgb.png --color per-channel  # edges of R, G and B
+  sobelcli edges photo.jpg -o e.png --percentile 99        # robust to one bright pixel
+  sobelcli edges scan.tif -o p3.png --frame 2 --alpha black
+  sobelcli edges in/ -o out/ --name '{stem}_{ext}_edges.jpg' --quality 85
+  sobelcli edges huge.tif -o huge_edges.png               # streamed: memory stays flat
+  sobelcli edges scans/ -o out/ --scheduler tcp://scheduler:8786  # on a Dask cluster""",
 )
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", type=PATH)
 @click.option(
