@@ -13,7 +13,7 @@ install: $(VENV)/.installed
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e .
+	$(PIP) install .
 	touch $@
 
 # Everything: the Dask extra, the test and the lint tools.
