@@ -45,6 +45,19 @@ class Features:
         """True when the map needs the whole image in memory (it cannot go strip by strip)."""
         return self != Features(frame=self.frame)
 
+    def describe(self) -> str:
+        """The options in force, as typed: ``--canny``, ``--sigma 2 --ksize 5`` ..."""
+        if self.canny is not None:
+            return "--canny"
+        parts = [
+            f"--sigma {self.sigma:g}" if self.sigma is not None else "",
+            f"--ksize {self.ksize}" if self.ksize != 3 else "",
+            f"--percentile {self.percentile:g}" if self.percentile is not None else "",
+            f"--color {self.colour}" if self.colour != "luminance" else "",
+            f"--frame {self.frame}" if self.frame is not None else "",
+        ]
+        return " ".join(p for p in parts if p)
+
     def apply(self, pixels: Any, kind: str, operator: str, normalize: bool, pad: str | None) -> Any:
         """The map of ``pixels``: (H, W) grey, or (H, W, 3) colour for the colour modes."""
         if self.canny is not None:

@@ -186,3 +186,14 @@ def test_nonsense_combinations_exit_2(tmp_path: Path, args: list[str], message: 
     )
     assert result.exit_code == 2 and message in result.stderr
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_big_image_says_canny_needs_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sobelcli.cli.commands import edges
+
+    monkeypatch.setattr(edges, "STREAM_MIN_PIXELS", 100)
+    image = png(tmp_path / "a.png", grey())
+    result = run("edges", str(image), "--canny", "-o", str(tmp_path / "c.png"))
+    assert result.exit_code == 0 and "--canny needs the whole image in memory" in result.stderr

@@ -23,7 +23,7 @@ from sobelcli.cli.options import (
 )
 from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
 from sobelcli.cli.streaming import document
-from sobelcli.names import LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES
+from sobelcli.names import LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES, STREAM_MIN_PIXELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Done, Result, Task
@@ -232,6 +232,10 @@ class EdgeJob:
         )
         notes, pixels = loaded.notes, loaded.pixels
         del loaded  # let the input go before the output is encoded: peak memory
+        if self.features.whole_image and pixels.shape[0] * pixels.shape[1] >= STREAM_MIN_PIXELS:
+            notes.append(
+                f"{self.features.describe()} needs the whole image in memory: not streamed"
+            )
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 result = self.features.apply(
