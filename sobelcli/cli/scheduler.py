@@ -170,12 +170,12 @@ def _batch(
     quiet: bool,
     protected: Sequence[str],
 ) -> None:
-    from sobelcli.cli.batch import _output_folder
+    from sobelcli.cli.batch import output_folder
     from sobelcli.cli.batch.inputs import expand
     from sobelcli.cli.batch.plan import make_plan
     from sobelcli.names import FORMAT_SUFFIX
 
-    out_dir = _output_folder(output)
+    out_dir = output_folder(output)
     sources, problems = expand(images, batch.recursive)
     ext = FORMAT_SUFFIX[batch.fmt or "png"]
     tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
@@ -203,7 +203,7 @@ def _execute(
     """
     from sobelcli.cli import report
     from sobelcli.cli.batch import Result
-    from sobelcli.cli.batch.run import Tally, _finish, _report, _stopped_by
+    from sobelcli.cli.batch.run import Tally, finish, report_result, stopped_by
     from sobelcli.dask.cluster import ClusterError, run_batch
 
     tally = Tally(total=len(tasks) + len(decided))
@@ -211,7 +211,7 @@ def _execute(
     finished: set[Task] = set()
     try:
         for result in decided:
-            _report(result, tally, as_json, quiet)
+            report_result(result, tally, as_json, quiet)
         if client is None or (batch.fail_fast and tally.error):
             return tally
         stop = (lambda r: r.status == "error") if batch.fail_fast else None
@@ -222,7 +222,7 @@ def _execute(
                     client, _work(job), tasks, name=lambda t: t.source, died=_died, stop=stop
                 ):
                     finished.add(task)
-                    _report(result, tally, as_json, quiet)
+                    report_result(result, tally, as_json, quiet)
                     rate = len(finished) / max(time.perf_counter() - start, 1e-9)
                     bar.update(task_id, completed=len(finished), extra=f"{rate:.1f}/s")
             except ClusterError as exc:  # the scheduler went away: the rest are not run
@@ -230,14 +230,14 @@ def _execute(
                 for task in tasks:
                     if task not in finished:
                         lost = Result(task.source, task.output, "cancelled", str(exc))
-                        _report(lost, tally, as_json, quiet)
+                        report_result(lost, tally, as_json, quiet)
     except BaseException as exc:
         tally.interrupted = not isinstance(exc, Exception)
-        tally.stopped = _stopped_by(exc)
+        tally.stopped = stopped_by(exc)
         raise
     finally:
         tally.seconds = time.perf_counter() - start
-        _finish(name, tally, as_json, quiet)
+        finish(name, tally, as_json, quiet)
     return tally
 
 

@@ -116,7 +116,7 @@ def _run_batch(
 ) -> None:
     if "-" in images:
         raise click.UsageError("'-' (stdin) takes a single IMAGE, not a batch")
-    out_dir = _output_folder(output)
+    out_dir = output_folder(output)
     sources, problems = expand(images, batch.recursive)
     ext = FORMAT_SUFFIX[batch.fmt or "png"]
     tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
@@ -134,7 +134,8 @@ def _run_batch(
         raise click.exceptions.Exit(1)
 
 
-def _output_folder(output: str | None) -> str | None:
+def output_folder(output: str | None) -> str | None:
+    """The folder -o names for a batch (None: beside each input); usage errors otherwise."""
     if output is None:
         return None
     if output == "-":

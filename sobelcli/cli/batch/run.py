@@ -71,7 +71,7 @@ def execute(
     seen: set[str] = set()
     try:
         for result in decided:
-            _report(result, tally, as_json, quiet)
+            report_result(result, tally, as_json, quiet)
         if fail_fast and tally.error:
             return tally
         with Runner(work, jobs) as runner:
@@ -83,20 +83,20 @@ def execute(
                         report.console().print(
                             f"error: {runner.failure}", markup=False, style="red"
                         )
-                    _report(result, tally, as_json, quiet)
+                    report_result(result, tally, as_json, quiet)
                     seen.add(result.input)
                     done = bar.tasks[0].completed + 1
                     rate = done / max(time.perf_counter() - start, 1e-9)
                     bar.update(task_id, completed=done, extra=f"{rate:.1f}/s")
     except BaseException as exc:
         tally.interrupted = not isinstance(exc, Exception)
-        tally.stopped = _stopped_by(exc)
+        tally.stopped = stopped_by(exc)
         if tally.interrupted:
             _written_before_the_stop(tasks, seen, since, tally, as_json, quiet)
         raise
     finally:
         tally.seconds = time.perf_counter() - start
-        _finish(name, tally, as_json, quiet)
+        finish(name, tally, as_json, quiet)
     if tally.not_run and not tally.error:
         raise click.exceptions.Exit(1)
     return tally
@@ -118,10 +118,11 @@ def _written_before_the_stop(
         except OSError:
             continue
         if written:
-            _report(Result(task.source, task.output, "ok"), tally, as_json, quiet)
+            report_result(Result(task.source, task.output, "ok"), tally, as_json, quiet)
 
 
-def _stopped_by(exc: BaseException) -> str:
+def stopped_by(exc: BaseException) -> str:
+    """How a batch was stopped, for its summary line."""
     if not isinstance(exc, Exception):
         return "interrupted"
     if isinstance(exc, BrokenPipeError):
@@ -131,7 +132,8 @@ def _stopped_by(exc: BaseException) -> str:
     return f"stopped by {type(exc).__name__}"
 
 
-def _report(result: Result, tally: Tally, as_json: bool, quiet: bool) -> None:
+def report_result(result: Result, tally: Tally, as_json: bool, quiet: bool) -> None:
+    """Count one result and tell it: a note, warning or error line, and its JSON line."""
     if result.status == "ok":
         tally.ok += 1
         for note in result.notes:
@@ -155,7 +157,8 @@ def _report(result: Result, tally: Tally, as_json: bool, quiet: bool) -> None:
         report.emit_json(result.record())
 
 
-def _finish(name: str, tally: Tally, as_json: bool, quiet: bool) -> None:
+def finish(name: str, tally: Tally, as_json: bool, quiet: bool) -> None:
+    """The summary: one line on stderr, and the summary JSON line."""
     text = (
         f"{name}: {tally.ok} written, {tally.error} failed, {tally.skipped} skipped "
         f"in {tally.seconds:.1f} s"
