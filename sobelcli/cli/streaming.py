@@ -23,7 +23,6 @@ whose imports cost more than decoding a small image.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -209,6 +208,8 @@ def _progress(name: str) -> Iterator[Callable[[int, int], None]]:
     ctx = click.get_current_context(silent=True)
     quiet = bool(ctx is not None and ctx.params.get("quiet"))
     live = getattr(report.console(), "_live_stack", None)
+    import multiprocessing  # here, not at the top: --help lists this module's command
+
     if ctx is None or quiet or live or multiprocessing.parent_process() is not None:
         yield lambda done, total: None
         return
