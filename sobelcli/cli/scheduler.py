@@ -33,7 +33,6 @@ import click
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Result, Task
-    from sobelcli.cli.batch.run import Tally
 
 #: The environment variable that gives ``--scheduler`` when the option is not on the line.
 ENVVAR = "SOBELCLI_SCHEDULER"
@@ -44,12 +43,6 @@ CONNECT_TIMEOUT = 5.0
 #: Chunks of a huge image are about CHUNK x CHUNK pixels (whole stored tiles): 16 MB of
 #: float32, so that the client's and scheduler's cost per chunk stays well under the workers'.
 CHUNK = 2048
-#: The fields of each command's job that the chunked Zarr path knows; another field set to
-#: anything but its default sends the image to one worker, which runs the job itself.
-CHUNKED_FIELDS = {
-    "edges": {"operator", "kind", "pad", "normalize", "threshold", "bits", "compress", "read"},
-    "grad-input": {"kernel", "kernel_name", "loss", "bits", "read"},
-}
 
 scheduler_option = click.option(
     "--scheduler",
@@ -96,21 +89,17 @@ def run_on_cluster(
     if is_batch(images, output):
         _batch(name, images, output, job, batch, address, suffix, as_json, quiet, protected)
         return
-    image = images[0]
-    target = _single_target(image, output, batch, suffix, protected)
-    if batch.existing == "skip" and os.path.lexists(target):
-        from sobelcli.cli import report
-        from sobelcli.cli.batch import Result
+    from sobelcli.cli.batch import report_single, single_target, skipped
 
-        report.info(f"skipped: {image}: {target} exists", quiet)
-        if as_json:
-            report.emit_json(Result(image, target, "skipped").record())
+    image = images[0]
+    target = single_target(image, output, batch, suffix, protected)
+    if skipped(image, target, batch, as_json, quiet):
         return
-    if _chunked(name, image, target, job):
+    if _chunked(image, target, job):
         result = _huge_image(name, image, target, job, address, as_json, quiet)
     else:
         result = _one_file(image, target, job, address, as_json)
-    _report_single(result, as_json, quiet, describe)
+    report_single(result, as_json, quiet, describe)
 
 
 def _refuse_unused(images: Sequence[str], output: str | None) -> None:
@@ -170,109 +159,81 @@ def _batch(
     quiet: bool,
     protected: Sequence[str],
 ) -> None:
-    from sobelcli.cli.batch import output_folder
-    from sobelcli.cli.batch.inputs import expand
-    from sobelcli.cli.batch.plan import make_plan
-    from sobelcli.names import FORMAT_SUFFIX
+    """A batch planned and reported as the local one, its tasks run by a :class:`ClusterRunner`."""
+    from sobelcli.cli.batch import plan_batch
+    from sobelcli.cli.batch.run import execute
 
-    out_dir = output_folder(output)
-    sources, problems = expand(images, batch.recursive)
-    ext = FORMAT_SUFFIX[batch.fmt or "png"]
-    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
-    stopped = batch.fail_fast and any(r.status == "error" for r in [*problems, *decided])
+    tasks, decided = plan_batch(images, output, batch, suffix, protected)
+    stopped = batch.fail_fast and any(r.status == "error" for r in decided)
     with contextlib.ExitStack() as stack:  # no cluster for a batch with nothing to run
         client = stack.enter_context(_client(address, as_json)) if tasks and not stopped else None
-        tally = _execute(name, client, tasks, [*problems, *decided], job, batch, as_json, quiet)
+        runner = ClusterRunner(job, client)
+        tally = execute(name, tasks, decided, runner, batch.fail_fast, as_json, quiet)
     if tally.error or tally.not_run:
         raise click.exceptions.Exit(1)
 
 
-def _execute(
-    name: str,
-    client: Any,
-    tasks: list[Task],
-    decided: list[Result],
-    job: Any,
-    batch: BatchOptions,
-    as_json: bool,
-    quiet: bool,
-) -> Tally:
-    """Report the decided inputs, run the tasks on the cluster, report each and the summary.
+class ClusterRunner:
+    """Runs a batch's tasks on a cluster, for ``sobelcli.cli.batch.run.execute``.
 
-    The twin of ``sobelcli.cli.batch.run.execute``, with the cluster for the process pool.
+    The same interface as the local process pool (``start``, ``results``, ``failure``): each
+    task is one dask task running the command's job in ``attempt``; a worker that dies fails
+    its file; a lost scheduler ends the batch, the rest ``cancelled``. The client is the
+    caller's (None when there is nothing to run).
     """
-    from sobelcli.cli import report
-    from sobelcli.cli.batch import Result
-    from sobelcli.cli.batch.run import Tally, finish, report_result, stopped_by
-    from sobelcli.dask.cluster import ClusterError, run_batch
 
-    tally = Tally(total=len(tasks) + len(decided))
-    start = time.perf_counter()
-    finished: set[Task] = set()
-    try:
-        for result in decided:
-            report_result(result, tally, as_json, quiet)
-        if client is None or (batch.fail_fast and tally.error):
-            return tally
-        stop = (lambda r: r.status == "error") if batch.fail_fast else None
-        with report.progress(name, len(tasks), quiet) as bar:
-            task_id = bar.task_ids[0]
-            try:
-                for task, result in run_batch(
-                    client, _work(job), tasks, name=lambda t: t.source, died=_died, stop=stop
-                ):
-                    finished.add(task)
-                    report_result(result, tally, as_json, quiet)
-                    rate = len(finished) / max(time.perf_counter() - start, 1e-9)
-                    bar.update(task_id, completed=len(finished), extra=f"{rate:.1f}/s")
-            except ClusterError as exc:  # the scheduler went away: the rest are not run
-                report.console().print(f"error: {exc}", markup=False, style="red")
-                for task in tasks:
-                    if task not in finished:
-                        lost = Result(task.source, task.output, "cancelled", str(exc))
-                        report_result(lost, tally, as_json, quiet)
-    except BaseException as exc:
-        tally.interrupted = not isinstance(exc, Exception)
-        tally.stopped = stopped_by(exc)
-        raise
-    finally:
-        tally.seconds = time.perf_counter() - start
-        finish(name, tally, as_json, quiet)
-    return tally
+    def __init__(self, job: Any, client: Any) -> None:
+        self.job, self._client = job, client
+        self.failure: str | None = None
+        self._tasks: list[Task] = []
+
+    def __enter__(self) -> ClusterRunner:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        """Nothing to stop: the tasks of an interrupted batch end with the caller's client."""
+
+    def start(self, tasks: Sequence[Task]) -> None:
+        """Keep the tasks; they are sent to the cluster as results are asked for."""
+        self._tasks = list(tasks)
+
+    def results(self, fail_fast: bool = False) -> Iterator[Result]:
+        """Results as the workers finish them."""
+        from sobelcli.cli.batch import Result
+        from sobelcli.dask.cluster import ClusterError, run_batch
+
+        if not self._tasks or self._client is None:
+            return
+        stop = (lambda r: r.status == "error") if fail_fast else None
+        done: set[Task] = set()
+        try:
+            for task, result in run_batch(
+                self._client,
+                _work(self.job),
+                self._tasks,
+                name=lambda t: t.source,
+                died=_died,
+                stop=stop,
+            ):
+                done.add(task)
+                yield result
+        except ClusterError as exc:  # the scheduler went away: the rest are not run
+            self.failure = str(exc)
+            for task in self._tasks:
+                if task not in done:
+                    yield Result(task.source, task.output, "cancelled", f"not run: {exc}")
 
 
 # --- one image ------------------------------------------------------------------------------
 
 
-def _single_target(
-    image: str, output: str | None, batch: BatchOptions, suffix: str, protected: Sequence[str]
-) -> str:
-    """The output of one IMAGE, as ``run_images`` names and checks it."""
-    from sobelcli.cli.batch.plan import output_name
-    from sobelcli.cli.options import check_output, default_output, format_of
-    from sobelcli.names import FORMAT_SUFFIX
-
-    ext = FORMAT_SUFFIX[batch.fmt or "png"]
-    if output is None and batch.name is not None:
-        output = str(Path(image).with_name(output_name(image, suffix, ext, batch.name)))
-    target = output or default_output(image, suffix, ext)
-    format_of(target, batch.fmt)
-    check_output(target, [image, *protected])
-    return target
-
-
-def _chunked(name: str, image: str, target: str, job: Any) -> bool:
+def _chunked(image: str, target: str, job: Any) -> bool:
     """True for a TIFF or Zarr image to a ``.zarr``, with options the chunked path knows."""
-    import dataclasses
-
     from sobelcli.cli.stream_probe import is_zarr_store
     from sobelcli.dask.read import is_tiff
 
-    if Path(target.rstrip("/")).suffix.lower() != ".zarr":
+    if Path(target.rstrip("/")).suffix.lower() != ".zarr" or not job.plain:
         return False
-    for field in dataclasses.fields(job):
-        if field.name not in CHUNKED_FIELDS[name] and getattr(job, field.name) != field.default:
-            return False
     return is_zarr_store(image) or (os.path.isfile(image) and is_tiff(Path(image)))
 
 
@@ -363,23 +324,3 @@ def _grad(client: Any, image: str, target: str, job: Any, progress: Any) -> tupl
         "max": summary.maximum,
     }
     return list(summary.shape), figures
-
-
-def _report_single(
-    result: Result, as_json: bool, quiet: bool, describe: Callable[[Result], str] | None
-) -> None:
-    """Report one IMAGE's result as ``run_images`` does: a line, or one error and exit 1."""
-    from sobelcli.cli import report
-
-    if result.status == "error":
-        if as_json:
-            report.emit_json(result.record())
-        raise click.ClickException(result.error or "failed")
-    for note in result.notes:
-        report.info(f"{result.input}: {note}", quiet)
-    for text in result.warnings:
-        report.warn(text)
-    if as_json:
-        report.emit_json(result.record())
-    if describe is not None:
-        report.info(describe(result), quiet)

@@ -22,7 +22,6 @@ whose imports cost more than decoding a small image.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,22 +93,6 @@ def stream_input(source: str, output: str, max_pixels: int) -> str | None:
     if pixels > max_pixels and pixels > PIXELS_PER_BYTE * os.path.getsize(source):
         return None
     return fmt if pixels >= names.STREAM_MIN_PIXELS else None
-
-
-def _extras_at_default(job: Any, known: set[str]) -> bool:
-    """True when every field of the job that streaming does not know keeps its default."""
-    for field in dataclasses.fields(job):
-        if field.name in known:
-            continue
-        default = field.default
-        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
-            default = field.default_factory()
-        if getattr(job, field.name) != default:
-            return False
-    return True
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def _zarr_ready(path: str) -> None:
@@ -244,23 +227,11 @@ class _Checked:
 
 # --------------------------------------------------------------------------- edges
 
-EDGE_FIELDS = {
-    "operator",
-    "kind",
-    "pad",
-    "normalize",
-    "threshold",
-    "bits",
-    "compress",
-    "read",
-    "quality",
-}
-
 
 def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     """Write the edge map of ``task`` in strips, or None to take the in-memory path."""
     fmt = stream_input(task.source, task.output, job.read.max_pixels)
-    if fmt is None or not _extras_at_default(job, EDGE_FIELDS):
+    if fmt is None or not job.plain:
         return None
     import numpy as np
 
@@ -345,13 +316,10 @@ class _LossGradient:
         return dy
 
 
-GRAD_FIELDS = {"kernel", "kernel_name", "loss", "bits", "read"}
-
-
 def stream_grad(job: GradJob, task: Task) -> Done | None:
     """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
     fmt = stream_input(task.source, task.output, job.read.max_pixels)
-    if fmt is None or not _extras_at_default(job, GRAD_FIELDS):
+    if fmt is None or not job.plain:
         return None
     import numpy as np
 

@@ -30,7 +30,7 @@ tifffile = pytest.importorskip("tifffile")
 import imageio.v3 as iio  # noqa: E402
 
 from sobelcli.cli import scheduler  # noqa: E402
-from sobelcli.cli.batch import BatchOptions, Task  # noqa: E402
+from sobelcli.cli.batch import Task  # noqa: E402
 from sobelcli.cli.main import cli  # noqa: E402
 from tests.dask.conftest import by_value  # noqa: E402
 
@@ -245,9 +245,10 @@ def test_a_file_whose_worker_dies_fails_alone(
     tmp_path: Path, client: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tasks = [Task(str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.out")) for name in "abcd"]
-    tally = scheduler._execute(
-        "edges", client, tasks, [], Killer(), BatchOptions(), as_json=True, quiet=False
-    )
+    from sobelcli.cli.batch.run import execute
+
+    runner = scheduler.ClusterRunner(Killer(), client)
+    tally = execute("edges", tasks, [], runner, fail_fast=False, as_json=True, quiet=False)
     out, err = capsys.readouterr()
     lines, summary = records(out)
     assert [r["status"] for r in lines] == ["ok", "error", "ok", "ok"]

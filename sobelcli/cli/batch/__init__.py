@@ -27,13 +27,24 @@ import click
 
 from sobelcli.cli.batch.inputs import expand, is_batch
 from sobelcli.cli.batch.plan import make_plan, output_name
-from sobelcli.cli.batch.pool import default_jobs
+from sobelcli.cli.batch.pool import Runner, default_jobs
 from sobelcli.cli.batch.run import execute
 from sobelcli.cli.batch.types import BatchOptions, Done, Result, Task, Work
 from sobelcli.cli.batch.worker import attempt
 from sobelcli.names import FORMAT_SUFFIX, OUTPUT_SUFFIXES
 
-__all__ = ["BatchOptions", "Done", "Result", "Task", "Work", "run_images"]
+__all__ = [
+    "BatchOptions",
+    "Done",
+    "Result",
+    "Task",
+    "Work",
+    "plan_batch",
+    "report_single",
+    "run_images",
+    "single_target",
+    "skipped",
+]
 
 
 def run_images(
@@ -69,12 +80,48 @@ def run_images(
         The "wrote ..." line of one IMAGE's result.
     """
     if is_batch(images, output):
-        _run_batch(name, images, output, work, batch, suffix, as_json, quiet, protected)
+        if "-" in images:
+            raise click.UsageError("'-' (stdin) takes a single IMAGE, not a batch")
+        tasks, decided = plan_batch(images, output, batch, suffix, protected)
+        runner = Runner(work, batch.jobs or default_jobs())
+        tally = execute(name, tasks, decided, runner, batch.fail_fast, as_json, quiet)
+        if tally.error or tally.not_run:
+            raise click.exceptions.Exit(1)
         return
-    from sobelcli.cli import report
+    image = images[0]
+    target = single_target(image, output, batch, suffix, protected, as_json)
+    if skipped(image, target, batch, as_json, quiet):
+        return
+    result = attempt(work, Task(image, target, fmt=batch.fmt), reraise=True)
+    report_single(result, as_json, quiet, describe)
+
+
+def plan_batch(
+    images: Sequence[str],
+    output: str | None,
+    batch: BatchOptions,
+    suffix: str,
+    protected: Sequence[str] = (),
+) -> tuple[list[Task], list[Result]]:
+    """A batch's tasks, and the results decided before running (bad arguments, conflicts)."""
+    out_dir = output_folder(output)
+    sources, problems = expand(images, batch.recursive)
+    ext = FORMAT_SUFFIX[batch.fmt or "png"]
+    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
+    return tasks, [*problems, *decided]
+
+
+def single_target(
+    image: str,
+    output: str | None,
+    batch: BatchOptions,
+    suffix: str,
+    protected: Sequence[str] = (),
+    as_json: bool = False,
+) -> str:
+    """The output of one IMAGE (``-o``, ``--name``, or ``NAME{suffix}.png`` beside it), checked."""
     from sobelcli.cli.options import check_output, default_output, format_of
 
-    image = images[0]
     ext = FORMAT_SUFFIX[batch.fmt or "png"]
     if output is None and batch.name is not None and image != "-":
         output = str(Path(image).with_name(output_name(image, suffix, ext, batch.name)))
@@ -83,55 +130,42 @@ def run_images(
         raise click.UsageError("--json and an image on stdout (-o -) cannot share stdout")
     format_of(target, batch.fmt)
     check_output(target, [image, *protected])
-    if batch.existing == "skip" and target != "-" and os.path.lexists(target):
-        report.info(f"skipped: {image}: {target} exists", quiet)
-        if as_json:
-            report.emit_json(Result(image, target, "skipped").record())
-        return
-    result = attempt(work, Task(image, target, fmt=batch.fmt), reraise=True)
+    return target
+
+
+def skipped(image: str, target: str, batch: BatchOptions, as_json: bool, quiet: bool) -> bool:
+    """With --skip-existing, report an IMAGE whose output exists and return True."""
+    if batch.existing != "skip" or target == "-" or not os.path.lexists(target):
+        return False
+    from sobelcli.cli import report
+
+    report.info(f"skipped: {image}: {target} exists", quiet)
+    if as_json:
+        report.emit_json(Result(image, target, "skipped").record())
+    return True
+
+
+def report_single(
+    result: Result, as_json: bool, quiet: bool, describe: Callable[[Result], str] | None
+) -> None:
+    """Report one IMAGE's result: notes, warnings, its JSON line and the "wrote" line.
+
+    A failed one prints its JSON error line and raises ``click.ClickException`` (exit 1).
+    """
+    from sobelcli.cli import report
+
     if result.status == "error":
         if as_json:
             report.emit_json(result.record())
         raise click.ClickException(result.error or "failed")
     for note in result.notes:
-        report.info(f"{image}: {note}", quiet)
+        report.info(f"{result.input}: {note}", quiet)
     for text in result.warnings:
         report.warn(text)
     if as_json:
         report.emit_json(result.record())
-    if target != "-" and describe is not None:
+    if result.output != "-" and describe is not None:
         report.info(describe(result), quiet)
-
-
-def _run_batch(
-    name: str,
-    images: Sequence[str],
-    output: str | None,
-    work: Work,
-    batch: BatchOptions,
-    suffix: str,
-    as_json: bool,
-    quiet: bool,
-    protected: Sequence[str],
-) -> None:
-    if "-" in images:
-        raise click.UsageError("'-' (stdin) takes a single IMAGE, not a batch")
-    out_dir = output_folder(output)
-    sources, problems = expand(images, batch.recursive)
-    ext = FORMAT_SUFFIX[batch.fmt or "png"]
-    tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
-    tally = execute(
-        name,
-        tasks,
-        [*problems, *decided],
-        work,
-        jobs=batch.jobs or default_jobs(),
-        fail_fast=batch.fail_fast,
-        as_json=as_json,
-        quiet=quiet,
-    )
-    if tally.error:
-        raise click.exceptions.Exit(1)
 
 
 def output_folder(output: str | None) -> str | None:

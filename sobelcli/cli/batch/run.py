@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import click
+from typing import Any, Protocol
 
 from sobelcli.cli import report
-from sobelcli.cli.batch.pool import Runner
-from sobelcli.cli.batch.types import Result, Task, Work
+from sobelcli.cli.batch.types import Result, Task
 
 
 @dataclass
@@ -49,21 +46,39 @@ class Tally:
         }
 
 
+class BatchRunner(Protocol):
+    """What runs a batch's tasks: the local process pool (:class:`Runner`) or a cluster.
+
+    A context manager; ``start`` queues the tasks, ``results`` yields one :class:`Result` per
+    task as it finishes, and ``failure`` says, once set, why the rest will not run.
+    """
+
+    failure: str | None
+
+    def __enter__(self) -> BatchRunner: ...
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Any: ...
+
+    def start(self, tasks: Sequence[Task]) -> None:
+        """Queue the tasks (workers may start now)."""
+
+    def results(self, fail_fast: bool = False) -> Iterator[Result]:
+        """Results as tasks finish; after the first error with ``fail_fast``, running ones."""
+
+
 def execute(
     name: str,
     tasks: Sequence[Task],
     decided: Sequence[Result],
-    work: Work,
-    *,
-    jobs: int,
+    runner: BatchRunner,
     fail_fast: bool,
     as_json: bool,
     quiet: bool,
 ) -> Tally:
-    """Run a planned batch and report it; the summary is printed even when interrupted.
+    """Run a planned batch with ``runner`` and report it, the summary even when interrupted.
 
-    Inputs not run because a worker process died get a ``not run`` line (JSON status
-    ``cancelled``); then the batch exits 1 even if no input failed.
+    Inputs not run because a worker died get a ``not run`` line (JSON status ``cancelled``)
+    and count in ``Tally.not_run``.
     """
     tally = Tally(total=len(tasks) + len(decided))
     start = time.perf_counter()
@@ -74,7 +89,7 @@ def execute(
             report_result(result, tally, as_json, quiet)
         if fail_fast and tally.error:
             return tally
-        with Runner(work, jobs) as runner:
+        with runner:
             runner.start(tasks)
             with report.progress(name, len(tasks), quiet) as bar:
                 task_id = bar.task_ids[0]
@@ -97,8 +112,6 @@ def execute(
     finally:
         tally.seconds = time.perf_counter() - start
         finish(name, tally, as_json, quiet)
-    if tally.not_run and not tally.error:
-        raise click.exceptions.Exit(1)
     return tally
 
 

@@ -207,6 +207,11 @@ class EdgeJob:
     features: Features = Features()
     quality: int = 90
 
+    @property
+    def plain(self) -> bool:
+        """True with the lab's map options only: the strip and chunk paths can run it."""
+        return self.features == Features() and self.quality == EdgeJob.quality
+
     def __call__(self, task: Task) -> Done:
         """Read ``task.source``, write its edge map to ``task.output`` (in strips if big)."""
         import numpy as np

@@ -178,6 +178,9 @@ class GradJob:
         }
         return grad, figures, loaded.notes
 
+    #: Every option of grad-input runs on the strip and chunk paths too.
+    plain = True
+
     def __call__(self, task: Task) -> Done:
         """Read ``task.source``, write dL/dX to ``task.output`` (in strips if big)."""
         from sobelcli import io as sio
