@@ -99,7 +99,10 @@ _image_flags = compose(
         default=DEFAULT_MAX_PIXELS,
         show_default=True,
         metavar="N",
-        help="Refuse, before decoding, images with more pixels than this.",
+        help="Refuse, before decoding, images with more pixels than this when they are read "
+        "whole into memory. edges and grad-input stream a TIFF, .npy, PNG or JPEG file of 16.8 "
+        "million pixels or more, or Zarr, written to a file: read in strips, it is limited by "
+        "disk, not by this.",
     ),
     click.option(
         "--max-memory",
@@ -164,8 +167,8 @@ _batch_flags = compose(
         "fmt_name",
         type=click.Choice(FORMATS),
         default=None,
-        help="Format of the outputs a batch (or a missing -o) names: png, npy (raw "
-        "floats) or tiff (float32)  [default: png]",
+        help="Format of the outputs a batch (or a missing -o) names: png, npy (raw floats), "
+        "tiff (float32), zarr (a folder of float32 chunks), jpeg or webp  [default: png]",
     ),
     click.option(
         "--name",

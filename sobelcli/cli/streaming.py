@@ -47,26 +47,6 @@ ZARR_CHUNKS = (512, 512)
 #: What a missing zarr package says.
 ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
 #: The help of --max-pixels and --format on the commands that stream.
-MAX_PIXELS_HELP = (
-    "Refuse, before decoding, images with more pixels than this when they are read whole "
-    "into memory. An image that streams (a TIFF, .npy, PNG or JPEG file of 16.8 million pixels "
-    "or more, or Zarr, written to a file) is read in strips and limited by disk, not by this."
-)
-FORMAT_HELP = (
-    "Format of the outputs a batch (or a missing -o) names: png, npy (raw floats), tiff "
-    "(float32) or zarr (a folder of float32 chunks)  [default: png]"
-)
-
-
-def document(command: Any) -> None:
-    """Set the help of --max-pixels and --format of a streaming command (shared options)."""
-    for param in command.params:
-        if param.name == "max_pixels":
-            param.help = MAX_PIXELS_HELP
-        elif param.name == "fmt_name":
-            param.help = FORMAT_HELP
-
-
 # --------------------------------------------------------------------------- the decision
 
 

@@ -24,9 +24,10 @@ def is_stream(path: str | os.PathLike[str]) -> bool:
     if str(path) == "-":
         return True
     try:
-        return stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISFIFO(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def output_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from sobelcli.cli.main import cli
-from sobelcli.core.correlate import correlate2d, grad_input
 from sobelcli.core.kernels import SOBEL_X
 from tests.conftest import SAMPLES
 
@@ -89,8 +88,11 @@ def test_grad_input_tiff_holds_the_raw_values(tmp_path: Path) -> None:
     image = png(tmp_path / "a.png")
     result = run("grad-input", str(image), "-o", str(tmp_path / "g.tif"))
     assert result.exit_code == 0, result.stderr
+    from scipy import signal
+
     x = iio.imread(image).astype(np.float64) / 255
-    expected = grad_input(2 * correlate2d(x, SOBEL_X), SOBEL_X)
+    y = signal.correlate2d(x, SOBEL_X, "valid")  # the lab's eq. 3; L = sum y^2, dL/dY = 2Y
+    expected = signal.convolve2d(2 * y, SOBEL_X, "full")  # eq. 6, independent of sobelcli
     got = iio.imread(tmp_path / "g.tif")
     assert got.dtype == np.float32 and got.min() < 0  # sign and scale kept
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
@@ -107,11 +109,16 @@ def test_train_refuses_to_replace_a_model_without_overwrite(tmp_path: Path) -> N
     assert Path("model.npz").read_bytes() == b"precious"
 
 
-def test_train_saves_to_model_npz_by_default() -> None:
-    from sobelcli.cli.commands.train import command
+def test_train_without_o_keeps_its_model_in_model_npz(tmp_path: Path) -> None:
+    from sobelcli.nn import load_model
 
-    option = next(p for p in command.params if p.name == "output")
-    assert option.default == "model.npz"
+    os.chdir(tmp_path)
+    data = Path(__file__).resolve().parent.parent / "data" / "mnist-small"
+    result = run("train", "--data", str(data), "--epochs", "1", "--limit", "300", "--seed", "0")
+    assert result.exit_code == 0, result.stderr
+    assert "model.npz" in result.stderr
+    model, _meta = load_model(tmp_path / "model.npz")
+    assert model.count_params() == 93_322
 
 
 # --- options that do nothing are refused ------------------------------------------------------

@@ -22,7 +22,6 @@ from sobelcli.cli.options import (
     refuse_unused,
 )
 from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
-from sobelcli.cli.streaming import document
 from sobelcli.names import LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES, STREAM_MIN_PIXELS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -277,6 +276,3 @@ class EdgeJob:
         if self.threshold is not None:
             what += f" >= {self.threshold}"
         return f"wrote {result.output} ({h} x {w} pixels, H x W; {what})"
-
-
-document(command)  # --max-pixels and --format say what streaming changes

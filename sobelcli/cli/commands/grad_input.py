@@ -22,7 +22,6 @@ from sobelcli.cli.options import (
     refuse_unused,
 )
 from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
-from sobelcli.cli.streaming import document
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Done, Result, Task
@@ -259,6 +258,3 @@ def _kernel_gradient(
     if as_json:
         report.emit_json(record)
     report.info(job.describe(result), quiet)
-
-
-document(command)  # --max-pixels and --format say what streaming changes

@@ -7,12 +7,11 @@ of the failing cases, the smallest one in full and a diagnosis on stderr, JSON o
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import click
+
+from sobelcli.cli import report
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -27,7 +26,6 @@ DEFAULT_TIMEOUT = 10.0
 #: Failing cases listed in the table; the rest are counted.
 SHOWN = 12
 #: Width of the report when stderr is not a terminal (and COLUMNS is not set).
-WIDTH = 120
 
 EPILOG = """\b
 Examples:
@@ -43,35 +41,9 @@ Examples:
   sobelcli verify --role forward --cmd 'julia conv.jl {x} {k} {out}' --exchange npy"""
 
 
-def _plain() -> bool:
-    return bool(os.environ.get("NO_COLOR")) or not (sys.stderr and sys.stderr.isatty())
-
-
-def _console() -> Console:
-    """stderr, without colour or styles when it is not a terminal or NO_COLOR is set."""
-    from rich.console import Console
-
-    plain = _plain()
-    console = Console(
-        stderr=True,
-        highlight=False,
-        soft_wrap=True,
-        no_color=plain,
-        color_system=None if plain else "auto",
-    )
-    if not console.is_terminal and not os.environ.get("COLUMNS"):
-        console.width = WIDTH  # a log is read later, in a wide window: room for the table
-    return console
-
-
-def _emit_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
-    sys.stdout.flush()
-
-
 def _usage(message: str, as_json: bool, hint: str | None = None) -> click.UsageError:
     if as_json:
-        _emit_json(
+        report.emit_json(
             {
                 "status": "error",
                 "passed": False,
@@ -241,7 +213,7 @@ def command(
 
     from rich.text import Text
 
-    console = _console()
+    console = report.console()
     status = None
     if not quiet and console.is_terminal:  # a spinner: R and friends take a while per case
         status = console.status(Text(f"verifying {implementation} ({role})"))
@@ -263,7 +235,7 @@ def command(
             status.stop()
 
     if as_json:
-        _emit_json(result.to_dict())
+        report.emit_json(result.to_dict())
     _report(console, result, quiet, own_forward is not None)
     if not result.passed:
         raise click.exceptions.Exit(1)
@@ -306,15 +278,12 @@ def _report(console: Console, result: VerifyResult, quiet: bool, with_fd: bool) 
 
 
 def _table(console: Console, result: VerifyResult) -> None:
-    from rich import box
     from rich.table import Table
 
     from sobelcli.verify import ROLE_INFO
     from sobelcli.verify.diagnose import title
 
-    table = Table(
-        title="Failing cases", box=box.ASCII if _plain() else box.HEAVY_HEAD, title_justify="left"
-    )
+    table = Table(title="Failing cases", box=report.table_box(), title_justify="left")
     for column, justify in (
         ("#", "right"),
         ("case", "left"),
