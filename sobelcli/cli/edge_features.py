@@ -225,6 +225,10 @@ def check_features(
         raise click.UsageError(
             f"--ksize {features.ksize} builds the Sobel pair; drop --operator {operator}"
         )
+    if features.colour != "luminance" and given(ctx, "channel"):
+        raise click.UsageError(
+            f"--channel takes one channel; --color {features.colour} uses all three"
+        )
     if features.percentile is not None and not normalize:
         raise click.UsageError("--percentile is a normalisation; drop --no-normalize")
     if features.percentile is not None and kind == "angle":

@@ -178,6 +178,7 @@ def test_alpha_hides_what_is_transparent(tmp_path: Path) -> None:
         (["--percentile", "90", "--output-kind", "angle"], "means nothing"),
         (["--ksize", "4"], "'4' is not one of '3', '5', '7'"),
         (["--ksize", "5", "--operator", "prewitt"], "builds the Sobel pair"),
+        (["--color", "max", "--channel", "1"], "uses all three"),
     ],
 )
 def test_nonsense_combinations_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
