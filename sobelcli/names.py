@@ -79,10 +79,14 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 DEFAULT_MAX_PIXELS = 250_000_000
 
 #: ``edges`` and ``grad-input`` stream a TIFF, .npy, PNG or JPEG file of at least this many
-#: pixels to a file, in strips (Zarr always): 2^24, 16.8 MP, 4096 x 4096. Below it the
-#: in-memory path is as fast or faster and its memory small; above it streaming is as fast
-#: and its peak memory stays flat (measured in README.md, "Big images and clusters").
-STREAM_MIN_PIXELS = 1 << 24
+#: pixels to a file, in strips (Zarr always): every size. Decoding, computing and encoding then
+#: overlap on threads, and peak memory stays flat (README.md, "Speed"; BENCHMARKS.md).
+STREAM_MIN_PIXELS = 0
+#: A "big" image: 2^24, 16.8 MP, 4096 x 4096. A file this big streams even above
+#: ``--max-pixels`` (limited by disk, not memory); a smaller one over the limit is refused as
+#: an image read whole would be. Features that need the whole image note that they do not
+#: stream from this size.
+BIG_IMAGE_PIXELS = 1 << 24
 
 #: The most memory reading one image may take (decoding, the grey copy, the command's working
 #: arrays), in bytes, unless told otherwise: 2 GiB. The command line's ``--max-memory`` takes

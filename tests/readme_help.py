@@ -14,14 +14,27 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"(<!-- help: (?P<cmd>[\w-]+) -->\n```text\n)(?P<body>.*?)^```$", re.S | re.M)
 
 
-def real_help(command: str) -> str:
-    from click.testing import CliRunner
+#: The help, 100 columns wide, in a process of its own: in a test process click keeps the help
+#: option of a command first invoked on its own (without the group's ``-h``), so a help shown
+#: there would depend on the tests before it.
+SHOW_HELP = """
+import sys
+from click.testing import CliRunner
+from sobelcli.cli.main import cli
+result = CliRunner().invoke(cli, sys.argv[1:], terminal_width=100, prog_name="sobelcli")
+sys.stdout.write(result.output)
+"""
 
-    from sobelcli.cli.main import cli
+
+def real_help(command: str) -> str:
+    """``sobelcli COMMAND --help`` (``sobelcli --help`` for "sobelcli")."""
+    import subprocess
 
     args = [command, "--help"] if command != "sobelcli" else ["--help"]
-    result = CliRunner().invoke(cli, args, terminal_width=100, prog_name="sobelcli")
-    return result.output.rstrip()
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_HELP, *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.rstrip()
 
 
 def blocks(text: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ ALLOWED = {
 THIRD_PARTY = {
     "engine": {"numpy", "scipy"},  # scipy.ndimage.label for hysteresis (engine/label.py)
     "core": {"numpy"},
-    "io": {"numpy", "PIL", "imageio", "tifffile", "zarr", "pyvips"},
+    "io": {"numpy", "PIL", "imageio", "tifffile", "zarr", "pyvips", "isal"},
     "nn": {"numpy", "skimage"},
     "verify": {"numpy"},
     "dask": {"numpy", "dask", "distributed", "zarr", "tifffile", "imageio"},

@@ -22,19 +22,10 @@ from typing import Any
 import click
 
 from sobelcli._version import __version__
+from sobelcli.cli.commands import COMMANDS, NO_MATRIX_PRODUCTS, SUMMARIES
+
 
 #: command name -> "module:attribute" of its click command
-COMMANDS: dict[str, str] = {
-    "edges": "sobelcli.cli.commands.edges:command",
-    "grad-input": "sobelcli.cli.commands.grad_input:command",
-    "gradcheck": "sobelcli.cli.commands.gradcheck:command",
-    "maximize": "sobelcli.cli.commands.maximize:command",
-    "train": "sobelcli.cli.commands.train:command",
-    "predict": "sobelcli.cli.commands.predict:command",
-    "verify": "sobelcli.cli.commands.verify:command",
-}
-
-
 class Exit(enum.IntEnum):
     """Exit codes, as documented in the README: 128 + n after signal n (Linux numbers)."""
 
@@ -257,8 +248,23 @@ class LazyGroup(click.Group):
         """Every command name, lazy ones included."""
         return sorted({*super().list_commands(ctx), *COMMANDS})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their first lines, from :data:`SUMMARIES`: no module imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            command = None if name in SUMMARIES else self.get_command(ctx, name)
+            summary = SUMMARIES[name] if command is None else command.help or ""
+            rows.append((name, click.Command(name, help=summary).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import a lazy command's module and return its command."""
+        if cmd_name in NO_MATRIX_PRODUCTS and "numpy" not in sys.modules:
+            # OpenBLAS's threads spin ~70 ms of CPU as numpy is imported: 30 ms of wall time
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # (on 2 cores); a user's stands
         if cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name].split(":")
             return getattr(import_module(module), attr)  # type: ignore[no-any-return]

@@ -99,10 +99,9 @@ _image_flags = compose(
         default=DEFAULT_MAX_PIXELS,
         show_default=True,
         metavar="N",
-        help="Refuse, before decoding, images with more pixels than this when they are read "
-        "whole into memory. edges and grad-input stream a TIFF, .npy, PNG or JPEG file of 16.8 "
-        "million pixels or more, or Zarr, written to a file: read in strips, it is limited by "
-        "disk, not by this.",
+        help="Refuse, before decoding, images with more pixels than this. A TIFF, .npy, PNG "
+        "or JPEG file of 16.8 million pixels or more (or Zarr) that edges or grad-input write to "
+        "a file is read in strips: limited by disk, not by this.",
     ),
     click.option(
         "--max-memory",

@@ -1,23 +1,24 @@
-"""Big images through ``edges`` and ``grad-input`` in strips: whether to stream, and the calls.
+"""Images through ``edges`` and ``grad-input`` in strips: whether to stream, and the calls.
 
 A job streams (:func:`stream_edges`, :func:`stream_grad`) when its input is a file whose
-format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG) and holds at least
-:data:`sobelcli.names.STREAM_MIN_PIXELS` pixels, or is a Zarr array (always), and its output
+format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG; any size, as
+:data:`sobelcli.names.STREAM_MIN_PIXELS` says) or a Zarr array, and its output
 is a ``.png``, ``.tif``, ``.npy`` or ``.zarr`` file: the input is read a strip of rows at a
 time (:mod:`sobelcli.io.stream`), each strip goes through the core's own functions
 (:mod:`sobelcli.engine.stream`) and the output is written as the strips come, to a temporary
 beside it that is renamed into place at the end. A normalised map takes two passes (the
 maximum, then the write), as does a ``grad-input`` PNG (its minimum and maximum first).
 
-Everything else takes the in-memory path, as before: stdin (read whole, within
+Everything else takes the in-memory path: stdin (read whole, within
 ``--max-pixels``; a pipe is not spooled to disk, which would trade the reader's size limit for
-a full disk: save a big image to a file first), stdout, smaller images, and inputs that only
-the in-memory reader reads (:class:`~sobelcli.io.stream.StreamUnsupportedError`: an EXIF
-rotation, CMYK, palette TIFF, a missing codec, ...). Either way the values are the same.
+a full disk: save a big image to a file first), stdout, an image over ``--max-pixels`` that
+is not big (refused there), options that need the whole image (Canny, ``--colour``, ...),
+and inputs that only the in-memory reader reads
+(:class:`~sobelcli.io.stream.StreamUnsupportedError`: an EXIF rotation, CMYK, palette TIFF, a
+missing codec, ...). Either way the values are the same.
 
 This module imports only the standard library at first, so ``--help`` stays fast; the
-header of a file is read by :mod:`sobelcli.cli.stream_probe`, without tifffile or pyvips,
-whose imports cost more than decoding a small image.
+header of a file is read by :mod:`sobelcli.cli.stream_probe`, without tifffile or pyvips.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
 def stream_input(source: str, output: str, max_pixels: int) -> str | None:
     """The format to stream ``source`` from, or None for the in-memory path (see the module).
 
-    An image over ``max_pixels`` whose file is too small to hold its pixels at any real
-    compression (a decompression bomb, a truncated file) is left to the in-memory reader,
-    which refuses it from its header.
+    An image over ``max_pixels`` is left to the in-memory reader, which refuses it from its
+    header, unless it is big (:data:`sobelcli.names.BIG_IMAGE_PIXELS`) and its file large
+    enough to hold its pixels at a real compression (not a decompression bomb nor a truncated
+    file): a big image streams whatever ``--max-pixels`` says.
     """
     if output == "-" or Path(output).suffix.lower() not in STREAM_OUTPUTS:
         if source != "-" and is_zarr_store(source):
@@ -70,8 +72,10 @@ def stream_input(source: str, output: str, max_pixels: int) -> str | None:
     fmt, pixels = found
     if fmt == "zarr":
         return fmt
-    if pixels > max_pixels and pixels > PIXELS_PER_BYTE * os.path.getsize(source):
-        return None
+    if pixels > max_pixels and (
+        pixels < names.BIG_IMAGE_PIXELS or pixels > PIXELS_PER_BYTE * os.path.getsize(source)
+    ):
+        return None  # the in-memory reader refuses it, in its words
     return fmt if pixels >= names.STREAM_MIN_PIXELS else None
 
 
@@ -98,17 +102,21 @@ def _as_image_error(exc: BaseException, path: str, *others: str) -> Exception:
     return ImageError(path, text)
 
 
-def _open(path: str, fmt: str, read: Any, dtype: Any) -> Any:
-    """The row source, or None when the in-memory reader should read it instead."""
+def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
+    """The row source, or None when the in-memory reader should read it instead.
+
+    A second pass reads a PNG's or JPEG's decoded samples back from a nameless file in the
+    output's folder (``SourceOptions.spill``), where the output itself is about to go.
+    """
     from sobelcli.io.stream import SourceOptions, open_source
     from sobelcli.io.stream_base import ChunkRowSource
 
     if fmt == "zarr":
         _zarr_ready(path)
     try:
-        source = open_source(
-            path, SourceOptions(channel=read.channel, dtype=dtype, alpha=read.alpha)
-        )
+        spill = os.path.dirname(os.path.abspath(output))
+        options = SourceOptions(channel=read.channel, dtype=dtype, alpha=read.alpha, spill=spill)
+        source = open_source(path, options)
     except (ValueError, OSError) as exc:
         if fmt == "zarr":  # only a stream reads Zarr: its error is the answer
             raise _as_image_error(exc, path) from None
@@ -116,6 +124,19 @@ def _open(path: str, fmt: str, read: Any, dtype: Any) -> Any:
     if isinstance(source, ChunkRowSource) and source.chunk_rows * source.shape[1] > read.max_pixels:
         source.close()  # decoded in chunks as large as the image: --max-pixels guards it
         return None
+    import numpy as np
+
+    from sobelcli.engine.stream_strips import strip_memory
+    from sobelcli.io import ImageError
+    from sobelcli.io.limits import human_size
+
+    needed = strip_memory(source.shape, np.dtype(dtype).itemsize, STRIP_ROWS)
+    if needed > read.max_memory:
+        source.close()
+        h, w = source.shape
+        problem = f"streaming this {w} x {h} image takes about {human_size(needed)} of memory"
+        limit = f"over the limit of {human_size(read.max_memory)}"
+        raise ImageError(path, f"{problem}, {limit}", "max_memory")
     return source
 
 
@@ -164,16 +185,21 @@ def _progress(name: str) -> Iterator[Callable[[int, int], None]]:
 
     Not in a batch (its own bar is drawn, or it runs in worker processes) nor with --quiet.
     """
-    import click
+    import sys
 
-    from sobelcli.cli import report
+    import click
 
     ctx = click.get_current_context(silent=True)
     quiet = bool(ctx is not None and ctx.params.get("quiet"))
+    if ctx is None or quiet or not sys.stderr.isatty():  # no bar to draw: rich not imported
+        yield lambda done, total: None
+        return
+    from sobelcli.cli import report
+
     live = getattr(report.console(), "_live_stack", None)
     import multiprocessing  # here, not at the top: --help lists this module's command
 
-    if ctx is None or quiet or live or multiprocessing.parent_process() is not None:
+    if live or multiprocessing.parent_process() is not None:
         yield lambda done, total: None
         return
     with report.progress(f"{name} (streamed)", None, quiet) as bar:
@@ -221,7 +247,7 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
 
     out = Path(task.output).suffix.lower()
     dtype = np.float64 if out == ".npy" else np.float32
-    source = _open(task.source, fmt, job.read, dtype)
+    source = _open(task.source, fmt, job.read, dtype, task.output)
     if source is None:
         return None
     with source:
@@ -309,7 +335,7 @@ def stream_grad(job: GradJob, task: Task) -> Done | None:
     from sobelcli.engine.stream import full_convolution_strips
     from sobelcli.io import ImageError
 
-    source = _open(task.source, fmt, job.read, np.float64)
+    source = _open(task.source, fmt, job.read, np.float64, task.output)
     if source is None:
         return None
     k = np.asarray(job.kernel, dtype=np.float64)

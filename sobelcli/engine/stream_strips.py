@@ -57,7 +57,7 @@ NUMPY_PAD: dict[str, str] = {
 #: Bytes of one strip of input rows when the strip height is not given: large enough that
 #: the per-call overhead vanishes and the engine uses its threads, small enough that a
 #: strip and the buffers of its computation stay far below 300 MB at any width.
-STRIP_BYTES = 8 << 20
+STRIP_BYTES = 1 << 20
 #: Called as ``progress(rows_done, rows_total)`` after each strip.
 Progress = Callable[[int, int], None]
 
@@ -243,6 +243,29 @@ def check_strip_rows(strip_rows: int | None, width: int, itemsize: int, halo: in
     if int(strip_rows) < 1:
         raise ValueError(f"strip_rows must be at least 1, got {strip_rows}")
     return int(strip_rows)
+
+
+#: Strip-sized buffers that streaming holds at most: the input rows and their copy joined to
+#: the rows kept from the strip above, the engine's scratch rows on each thread, the output,
+#: and the encoder's quantised copies in its queue.
+STRIP_COPIES = 10
+
+
+def strip_memory(shape: tuple[int, int], itemsize: int, strip_rows: int | None = None) -> int:
+    """Bytes that streaming an image of ``shape`` takes, about: :data:`STRIP_COPIES` strips.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (H, W) of the input.
+    itemsize : int
+        Bytes of one float of the strips (4 or 8).
+    strip_rows : int, optional
+        Output rows per strip (default: :func:`default_strip_rows`).
+    """
+    h, w = shape
+    rows = min(h, check_strip_rows(strip_rows, w, itemsize, 2) + 2)
+    return STRIP_COPIES * rows * w * itemsize
 
 
 def padded_strips(

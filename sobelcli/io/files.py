@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -24,6 +23,10 @@ __all__ = [
     "check_writable",
     "clear_stale_parts",
     "make_folder",
+    "anonymous_file",
+    "drop_part",
+    "forget_part",
+    "new_part",
     "remove_unfinished",
 ]
 
@@ -82,33 +85,91 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def _write_then_rename(target: Path, data: bytes) -> None:
-    # The temporary name is known before the file exists, so that an interrupt at any
-    # point (Ctrl-C, SIGTERM and the other terminating signals, turned into exceptions) finds
-    # it and removes it. It carries the writer's pid, so that a later run can tell a
-    # temporary file left by a killed writer from one being written now.
+    name = new_part(target)
+    try:
+        with open(name, "wb") as fh:
+            fh.write(data)
+        os.replace(name, target)
+    except BaseException:
+        drop_part(name)
+        raise
+    forget_part(name)
+
+
+def new_part(target: Path, *, folder: bool = False) -> Path:
+    """Create the temporary file (or folder) of a write to ``target``, beside it; its path.
+
+    Named ``.NAME.<pid>-<8 hex>.part``, and known before it exists, so that an interrupt at
+    any point (Ctrl-C, SIGTERM and the other terminating signals, turned into exceptions)
+    finds it: the writer's :func:`drop_part`, or :func:`remove_unfinished` at the process's
+    last step, removes it. The pid lets a later run tell a temporary left by a killed writer
+    (:func:`clear_stale_parts`, called here first) from one being written now.
+    """
     clear_stale_parts(target.parent)
     for _ in range(100):
-        name = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
-        ours = True
+        name = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.part")
         entry = (os.getpid(), name)
         _unfinished.add(entry)  # before it exists: no moment when it is unknown
         try:
-            try:
-                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-            except FileExistsError:
-                ours = False  # another writer's file
-                continue
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(name, target)
-            ours = False
-            return
-        finally:
-            if ours:
-                with _signals_held():  # a second signal must not skip the clean-up
-                    name.unlink(missing_ok=True)
+            if folder:
+                os.mkdir(name)
+            else:
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            _unfinished.discard(entry)  # another writer's file
+            continue
+        except BaseException:
             _unfinished.discard(entry)
+            raise
+        return name
     raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def anonymous_file(folder: str | os.PathLike[str]) -> int:
+    """A descriptor of a new, empty file in ``folder`` that has no name: nothing to clean up.
+
+    ``O_TMPFILE`` where the OS and file system have it; elsewhere a file created and
+    unlinked at once. Raises OSError when the folder cannot take a file.
+    """
+    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0)
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            return os.open(folder, flags | os.O_TMPFILE, 0o600)
+        except OSError:
+            pass  # a file system without it
+    for _ in range(100):
+        name = os.path.join(folder, f".sobelcli-spill.{os.getpid()}-{os.urandom(4).hex()}.part")
+        try:
+            fd = os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        os.unlink(name)
+        return fd
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def forget_part(name: Path) -> None:
+    """The temporary ``name`` was renamed into place: nothing to remove any more."""
+    _unfinished.discard((os.getpid(), name))
+
+
+def drop_part(name: Path) -> None:
+    """Remove the temporary ``name`` (a file or a folder), with the stopping signals held back."""
+    with _signals_held():  # a second signal must not skip the clean-up
+        _remove_path(name)
+    forget_part(name)
+
+
+def _remove_path(name: str | os.PathLike[str]) -> None:
+    if os.path.isdir(name) and not os.path.islink(name):
+        import shutil
+
+        shutil.rmtree(name, ignore_errors=True)
+    else:
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
 
 
 #: (pid, path) of the temporary files being written; normally empty between writes.
@@ -127,11 +188,12 @@ def remove_unfinished() -> list[str]:
         pid, name = entry
         if pid != os.getpid():
             continue  # a forked worker's copy of its parent's list
-        try:
-            os.unlink(name)
-            removed.append(str(name))
-        except OSError:
-            pass
+        if os.path.lexists(name):
+            try:
+                _remove_path(name)
+                removed.append(str(name))
+            except OSError:
+                pass
         _unfinished.discard(entry)
     return removed
 

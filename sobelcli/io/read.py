@@ -12,7 +12,6 @@ bytes than the memory limit are read from a file, a pipe or a device.
 from __future__ import annotations
 
 import io
-import logging
 import math
 import os
 import stat
@@ -171,6 +170,8 @@ def _tiff_kind(data: bytes) -> str:
     Described from its first page's tags, not read: tifffile would read it, but without the
     optional imagecodecs it inflates a whole strip at once, with no bound from the header.
     """
+    import logging
+
     import tifffile
 
     log = logging.getLogger("tifffile")

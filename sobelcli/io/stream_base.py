@@ -59,6 +59,10 @@ class SourceOptions:
         Decode the next chunk row on a thread while the current one is used.
     workers : int
         Threads that decode the tiles of one TIFF tile row (zlib, LZW and JPEG release the GIL).
+    spill : str or None
+        A folder where a PNG or JPEG source keeps a copy of its decoded samples, in a
+        temporary file without a name (gone when closed, even after a crash), so that a
+        second pass reads them back instead of decoding the file again. None: decode again.
     """
 
     channel: int | None = None
@@ -68,6 +72,7 @@ class SourceOptions:
     cached_chunks: int = 2
     read_ahead: bool = True
     workers: int = 2
+    spill: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ The file is the one the in-memory encoder (:mod:`sobelcli.io.png`) makes, cut di
 IDAT chunks: the signature and IHDR first, then an IDAT chunk each time about
 :data:`IDAT_BYTES` of deflated data are ready, then IEND. Each row is stored with PNG's "Up"
 filter (the byte minus the byte above it, modulo 256, the first row against zeros) and one
-zlib stream runs over all rows, at level 1 with the run-length strategy like the in-memory
-encoder. The deflating runs on a thread (zlib releases the GIL), two strips behind the
-computation. Memory: three strips of bytes, the last row, and the compressor's 256 KiB.
+zlib stream runs over all rows, deflated as the in-memory encoder deflates
+(:mod:`sobelcli.io.deflate`). The deflating runs on a thread (zlib and ISA-L release the GIL),
+two strips behind the computation. Memory: three strips of bytes, the last row, the
+compressor's state and up to :data:`IDAT_BYTES` of deflated data.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.io.deflate import compressor
 from sobelcli.io.stream_sink import AtomicSink, BackgroundWriter
 
 __all__ = ["IDAT_BYTES", "PngSink", "quantize_rows"]
@@ -27,12 +29,19 @@ __all__ = ["IDAT_BYTES", "PngSink", "quantize_rows"]
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UP = 2
 #: Deflated bytes gathered before an IDAT chunk is written.
-IDAT_BYTES = 1 << 20
+IDAT_BYTES = 1 << 18
 
 
 def _chunk(kind: bytes, data: bytes | bytearray) -> bytes:
     crc = zlib.crc32(data, zlib.crc32(kind))
     return struct.pack(">I", len(data)) + kind + bytes(data) + struct.pack(">I", crc)
+
+
+def _write_chunk(fh: Any, kind: bytes, data: bytes | bytearray) -> None:
+    """One chunk written in three parts: the data is not copied."""
+    fh.write(struct.pack(">I", len(data)) + kind)
+    fh.write(data)
+    fh.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
 
 
 def quantize_rows(values: NDArray[np.floating], bits: int) -> NDArray[np.integer]:
@@ -88,8 +97,7 @@ class PngSink(AtomicSink):
             raise ValueError(f"{path}: PNG cannot hold an image of shape {shape}")
         super().__init__(path, shape)
         self.bits = bits
-        strategy = zlib.Z_RLE if compress == 1 else zlib.Z_DEFAULT_STRATEGY
-        self._packer = zlib.compressobj(compress, zlib.DEFLATED, 15, 9, strategy)
+        self._packer = compressor(compress)
         self._previous: NDArray[np.uint8] | None = None
         h, w = self.shape
         header = struct.pack(">IIBBBBB", w, h, bits, 0, 0, 0, 0)  # grey, deflate, no interlace
@@ -107,10 +115,10 @@ class PngSink(AtomicSink):
         while (filtered := get()) is not None:
             pending += self._packer.compress(filtered.data)  # zlib releases the GIL
             if len(pending) >= IDAT_BYTES:
-                self._fh.write(_chunk(b"IDAT", pending))
-                pending = bytearray()
+                _write_chunk(self._fh, b"IDAT", pending)
+                pending.clear()
         pending += self._packer.flush()
-        self._fh.write(_chunk(b"IDAT", pending))
+        _write_chunk(self._fh, b"IDAT", pending)
         self._fh.write(_chunk(b"IEND", b""))
         self._fh.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import queue
-import secrets
 import shutil
 import threading
 from collections.abc import Callable
@@ -21,31 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.io.files import drop_part, forget_part, new_part
+
 __all__ = ["AtomicSink", "BackgroundWriter", "WriterStopped"]
-
-
-def _temporary_beside(target: Path, folder: bool) -> Path:
-    """Create (exclusively) a hidden temporary file or folder beside ``target``; its path."""
-    for _ in range(100):
-        # ``atomic_write``'s naming, with the writer's pid: a killed writer's file is cleared
-        # by the next write into the folder (``sobelcli.io.files.clear_stale_parts``).
-        temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
-        try:
-            if folder:
-                os.mkdir(temp)
-            else:
-                os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return temp
-    raise FileExistsError(f"{target}: no free temporary name beside it")
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 class AtomicSink:
@@ -87,7 +64,7 @@ class AtomicSink:
         self._target = target
         self._folder = folder
         try:
-            self.temp = _temporary_beside(target, folder)
+            self.temp = new_part(target, folder=folder)
         except OSError as exc:
             raise OSError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
         self._state = "open"
@@ -158,6 +135,7 @@ class AtomicSink:
         try:
             self._finish()
             self._rename()
+            forget_part(self.temp)
         except OSError as exc:
             self.abort()
             raise OSError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
@@ -171,7 +149,7 @@ class AtomicSink:
             os.replace(self.temp, self._target)
             return
         # A folder cannot replace a non-empty folder: move the old one aside, then drop it.
-        old = self._target.with_name(f".{self._target.name}.{secrets.token_hex(4)}.old")
+        old = self._target.with_name(f".{self._target.name}.{os.urandom(4).hex()}.old")
         os.replace(self._target, old)
         try:
             os.replace(self.temp, self._target)
@@ -188,7 +166,7 @@ class AtomicSink:
         try:
             self._discard()
         finally:
-            _remove(self.temp)
+            drop_part(self.temp)
 
     def __enter__(self) -> AtomicSink:
         return self

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import signal
 
-from sobelcli.cli.main import cli
+from sobelcli.cli.main import COMMANDS, SUMMARIES, cli
 from tests.conftest import GOLDEN, SAMPLES
 
 GX = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
@@ -406,3 +406,16 @@ def test_maximize_bad_options(runner, tmp_path: Path, args) -> None:
     result = run(runner, "maximize", "-o", str(tmp_path / "m.png"), *args)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert not (tmp_path / "m.png").exists()
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_command_list_shows_each_commands_own_first_line(name: str) -> None:
+    from importlib import import_module
+
+    import click
+
+    module, attr = COMMANDS[name].split(":")
+    command = getattr(import_module(module), attr)
+    listed = click.Command(name, help=SUMMARIES[name])  # how the group's help lists it
+    for limit in (30, 45, 60, 200):
+        assert listed.get_short_help_str(limit) == command.get_short_help_str(limit)

@@ -194,7 +194,7 @@ def test_a_big_image_says_canny_needs_it_whole(
 ) -> None:
     from sobelcli.cli.commands import edges
 
-    monkeypatch.setattr(edges, "STREAM_MIN_PIXELS", 100)
+    monkeypatch.setattr(edges, "BIG_IMAGE_PIXELS", 100)
     image = png(tmp_path / "a.png", grey())
     result = run("edges", str(image), "--canny", "-o", str(tmp_path / "c.png"))
     assert result.exit_code == 0 and "--canny needs the whole image in memory" in result.stderr

@@ -198,16 +198,17 @@ def test_grad_input_with_a_kernel_taller_than_a_strip(
         np.testing.assert_array_equal(got, want)
 
 
-def test_small_images_stay_in_memory_and_big_ones_ignore_max_pixels(
-    mode: Mode, tmp_path: Path, grey8: np.ndarray
+def test_every_size_streams_and_only_a_big_image_passes_max_pixels(
+    mode: Mode, tmp_path: Path, grey8: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = make_input(tmp_path, "tif", grey8)
-    run("edges", image, "-o", tmp_path / "a.png")  # the real crossover: 16.8 MP
-    assert mode.streamed == [False]
-    assert sobelcli.names.STREAM_MIN_PIXELS >= 1 << 20
+    assert grey8.size > 400
+    run("edges", image, "-o", tmp_path / "a.png")
+    assert mode.streamed == [True]  # the default: any size streams
     result = run("edges", image, "-o", tmp_path / "b.png", "--max-pixels", "400", code=1)
-    assert "max-pixels" in result.stderr
-    mode.stream(True)  # streamed, the limit is the disk's
+    assert "max-pixels" in result.stderr and mode.streamed[-1] is False
+    assert not (tmp_path / "b.png").exists()
+    monkeypatch.setattr(sobelcli.names, "BIG_IMAGE_PIXELS", 400)  # big now: the disk's limit
     run("edges", image, "-o", tmp_path / "b.png", "--max-pixels", "400")
     assert mode.streamed[-1] and (tmp_path / "b.png").exists()
 

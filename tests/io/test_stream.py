@@ -214,6 +214,35 @@ def test_png_and_jpeg_through_libvips(tmp_path, pictures) -> None:
         open_source(tmp_path / "turned.jpg")
 
 
+@needs_vips
+@pytest.mark.parametrize("rows", [1, 5, 16, 200])
+def test_libvips_decodes_ahead_in_any_order_of_reads(tmp_path, rng, rows: int) -> None:
+    """The next strip is decoded on a thread while this one is used: any order reads right."""
+    pixels = rng.integers(0, 256, (97, 61), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    want = np.multiply(pixels, np.float32(1 / 255), dtype=np.float32)  # as every reader scales
+    with open_source(tmp_path / "a.png", SourceOptions(dtype=np.float32)) as source:
+        starts = [*range(0, 97, rows), 40, 3, 90, 0, 96]  # down, then behind and ahead
+        for r0 in starts:
+            r1 = min(97, r0 + rows)
+            np.testing.assert_array_equal(source.read_rows(r0, r1), want[r0:r1])
+
+
+@needs_vips
+def test_a_truncated_png_fails_on_the_reading_thread_with_its_name(tmp_path, rng) -> None:
+    import threading
+
+    before = threading.active_count()
+    Image.fromarray(rng.integers(0, 256, (300, 200), dtype=np.uint8)).save(tmp_path / "t.png")
+    whole = (tmp_path / "t.png").read_bytes()
+    (tmp_path / "t.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"t\.png: cannot decode image"):
+        with open_source(tmp_path / "t.png") as source:
+            for r0 in range(0, 300, 10):
+                source.read_rows(r0, r0 + 10)
+    assert threading.active_count() == before  # the decoding thread is gone
+
+
 def test_unknown_missing_and_empty_inputs(tmp_path, pictures) -> None:
     Image.fromarray(pictures["g8"]).save(tmp_path / "a.bmp")
     with pytest.raises(StreamUnsupportedError, match="a.bmp: not a format that can be streamed"):

@@ -27,11 +27,11 @@ import click
 
 from sobelcli.cli.batch.inputs import expand, is_batch
 from sobelcli.cli.batch.plan import make_plan, output_name
-from sobelcli.cli.batch.pool import Runner, default_jobs
-from sobelcli.cli.batch.run import execute
 from sobelcli.cli.batch.types import BatchOptions, Done, Result, Task, Work
-from sobelcli.cli.batch.worker import attempt
 from sobelcli.names import FORMAT_SUFFIX, OUTPUT_SUFFIXES
+
+# The process pool (multiprocessing, concurrent.futures: 25 ms of imports) and the worker's
+# signal handling are imported when a batch runs, not for one IMAGE.
 
 __all__ = [
     "BatchOptions",
@@ -82,6 +82,9 @@ def run_images(
     if is_batch(images, output):
         if "-" in images:
             raise click.UsageError("'-' (stdin) takes a single IMAGE, not a batch")
+        from sobelcli.cli.batch.pool import Runner, default_jobs
+        from sobelcli.cli.batch.run import execute
+
         tasks, decided = plan_batch(images, output, batch, suffix, protected)
         runner = Runner(work, batch.jobs or default_jobs())
         tally = execute(name, tasks, decided, runner, batch.fail_fast, as_json, quiet)
@@ -92,6 +95,8 @@ def run_images(
     target = single_target(image, output, batch, suffix, protected, as_json)
     if skipped(image, target, batch, as_json, quiet):
         return
+    from sobelcli.cli.batch.worker import attempt
+
     result = attempt(work, Task(image, target, fmt=batch.fmt), reraise=True)
     report_single(result, as_json, quiet, describe)
 

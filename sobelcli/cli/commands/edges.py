@@ -22,7 +22,7 @@ from sobelcli.cli.options import (
     refuse_unused,
 )
 from sobelcli.cli.scheduler import run_on_cluster, scheduler_option
-from sobelcli.names import LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES, STREAM_MIN_PIXELS
+from sobelcli.names import BIG_IMAGE_PIXELS, LOSSY_FORMATS, OPERATORS, OUTPUT_KINDS, PAD_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from sobelcli.cli.batch import BatchOptions, Done, Result, Task
@@ -59,8 +59,9 @@ Examples:
     help="One IMAGE: the file to write: .png (default NAME_edges.png beside IMAGE), "
     ".npy (raw floats), .tif (float32), .zarr (a folder of float32 chunks), or '-' for PNG "
     "on stdout. A batch: the folder (created if missing) for NAME_edges.png files; default "
-    "beside each input. Images of 16.8 million pixels or more, and Zarr, are written in strips "
-    "to a file, so memory stays flat whatever their size.",
+    "beside each input. Written to a .png, .tif, .npy or .zarr file, a PNG, JPEG, TIFF, .npy "
+    "or Zarr input is read, filtered and written in strips at once, so memory stays flat "
+    "whatever its size.",
 )
 @click.option(
     "--operator",
@@ -236,7 +237,7 @@ class EdgeJob:
         )
         notes, pixels = loaded.notes, loaded.pixels
         del loaded  # let the input go before the output is encoded: peak memory
-        if self.features.whole_image and pixels.shape[0] * pixels.shape[1] >= STREAM_MIN_PIXELS:
+        if self.features.whole_image and pixels.shape[0] * pixels.shape[1] >= BIG_IMAGE_PIXELS:
             notes.append(
                 f"{self.features.describe()} needs the whole image in memory: not streamed"
             )
