@@ -1,6 +1,6 @@
 """``python -m sobelcli``."""
 
-from sobelcli.cli.main import main
+from sobelcli.cli.main import script
 
 if __name__ == "__main__":
-    main()
+    script()

@@ -1,8 +1,9 @@
 """Images through ``edges`` and ``grad-input`` in strips: whether to stream, and the calls.
 
 A job streams (:func:`stream_edges`, :func:`stream_grad`) when its input is a file whose
-format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG; any size, as
-:data:`sobelcli.names.STREAM_MIN_PIXELS` says) or a Zarr array, and its output
+format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG; ``edges`` at any size,
+:data:`sobelcli.names.STREAM_MIN_PIXELS`, ``grad-input`` from
+:data:`~sobelcli.names.GRAD_STREAM_MIN_PIXELS`) or a Zarr array, and its output
 is a ``.png``, ``.tif``, ``.npy`` or ``.zarr`` file: the input is read a strip of rows at a
 time (:mod:`sobelcli.io.stream`), each strip goes through the core's own functions
 (:mod:`sobelcli.engine.stream`) and the output is written as the strips come, to a temporary
@@ -51,10 +52,10 @@ ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
 # --------------------------------------------------------------------------- the decision
 
 
-def stream_input(source: str, output: str, max_pixels: int) -> str | None:
+def stream_input(source: str, output: str, max_pixels: int, least: int) -> str | None:
     """The format to stream ``source`` from, or None for the in-memory path (see the module).
 
-    An image over ``max_pixels`` is left to the in-memory reader, which refuses it from its
+    ``least``: the fewest pixels worth streaming. An image over ``max_pixels`` is left to the in-memory reader, which refuses it from its
     header, unless it is big (:data:`sobelcli.names.BIG_IMAGE_PIXELS`) and its file large
     enough to hold its pixels at a real compression (not a decompression bomb nor a truncated
     file): a big image streams whatever ``--max-pixels`` says.
@@ -76,7 +77,7 @@ def stream_input(source: str, output: str, max_pixels: int) -> str | None:
         pixels < names.BIG_IMAGE_PIXELS or pixels > PIXELS_PER_BYTE * os.path.getsize(source)
     ):
         return None  # the in-memory reader refuses it, in its words
-    return fmt if pixels >= names.STREAM_MIN_PIXELS else None
+    return fmt if pixels >= least else None
 
 
 def _zarr_ready(path: str) -> None:
@@ -236,7 +237,7 @@ class _Checked:
 
 def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     """Write the edge map of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(task.source, task.output, job.read.max_pixels)
+    fmt = stream_input(task.source, task.output, job.read.max_pixels, names.STREAM_MIN_PIXELS)
     if fmt is None or not job.plain:
         return None
     import numpy as np
@@ -324,7 +325,9 @@ class _LossGradient:
 
 def stream_grad(job: GradJob, task: Task) -> Done | None:
     """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(task.source, task.output, job.read.max_pixels)
+    fmt = stream_input(
+        task.source, task.output, job.read.max_pixels, names.GRAD_STREAM_MIN_PIXELS
+    )
     if fmt is None or not job.plain:
         return None
     import numpy as np

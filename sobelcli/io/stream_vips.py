@@ -123,13 +123,14 @@ class VipsSource(GreySource):
         self._ahead: _Ahead | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._row_bytes = int(np.prod(raw_shape[1:])) * self.raw_dtype.itemsize
+        self.raw_bytes = self._row_bytes * self.shape[0]  #: bytes of the decoded samples
         self._spill = -1  # descriptor of the copy of the decoded rows, -1: none
         self._spilled = 0  # rows above this are in the copy
-        if self.options.spill is not None:
+        if self.options.spill is not None and _room_for(self.options.spill, self.raw_bytes):
             try:
                 self._spill = anonymous_file(self.options.spill)
             except OSError:
-                pass  # no room for a copy: decode again
+                pass  # no file there: decode again
 
     def _open(self, name: str) -> Any:
         try:
@@ -231,6 +232,20 @@ class VipsSource(GreySource):
         self._region = None
         self._kept = None
         _drop_cache(self._pyvips)
+
+
+#: A copy of the decoded samples is made only where the disk has this many times its size
+#: free: the output, written beside it, must never run out of room because of it.
+SPILL_ROOM = 4
+
+
+def _room_for(folder: str, size: int) -> bool:
+    """Whether ``folder``'s file system has :data:`SPILL_ROOM` times ``size`` bytes free."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs (Windows): no copy
+        return False
+    return st.f_bavail * st.f_frsize >= SPILL_ROOM * size
 
 
 def _drop_cache(pyvips: Any) -> None:

@@ -243,6 +243,45 @@ def test_a_truncated_png_fails_on_the_reading_thread_with_its_name(tmp_path, rng
     assert threading.active_count() == before  # the decoding thread is gone
 
 
+@needs_vips
+@pytest.mark.parametrize("disk", ["room", "full", "too little room"])
+def test_a_second_pass_reads_the_nameless_spill_file_not_the_decoder(
+    tmp_path, rng, monkeypatch, disk: str
+) -> None:
+    """With a spill folder the file is decoded once; on a full or nearly full disk, again."""
+    import errno
+
+    from sobelcli.io import stream_vips
+
+    pixels = rng.integers(0, 256, (83, 70, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    want = read_image(tmp_path / "a.png", dtype=np.float32).pixels
+    opened = []
+    real_open = stream_vips.VipsSource._open
+    monkeypatch.setattr(
+        stream_vips.VipsSource,
+        "_open",
+        lambda self, name: opened.append(name) or real_open(self, name),
+    )
+    if disk == "full":
+
+        def refuse(*args):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(stream_vips.os, "pwrite", refuse)
+    if disk == "too little room":  # the output must keep its room: no copy at all
+        monkeypatch.setattr(stream_vips, "SPILL_ROOM", 10**15)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    options = SourceOptions(dtype=np.float32, spill=str(spill))
+    with open_source(tmp_path / "a.png", options) as source:
+        for _ in range(2):  # two passes, as a normalised map takes
+            got = np.concatenate([source.read_rows(r, min(r + 10, 83)) for r in range(0, 83, 10)])
+            np.testing.assert_allclose(got, want, rtol=0, atol=ULP[np.float32])
+            assert list(spill.iterdir()) == []  # the copy has no name
+    assert len(opened) == (1 if disk == "room" else 2)
+
+
 def test_unknown_missing_and_empty_inputs(tmp_path, pictures) -> None:
     Image.fromarray(pictures["g8"]).save(tmp_path / "a.bmp")
     with pytest.raises(StreamUnsupportedError, match="a.bmp: not a format that can be streamed"):

@@ -46,8 +46,8 @@ Examples:
     type=PATH,
     help="--wrt input: .png (min-max normalised, default NAME_grad.png), .npy (raw "
     "float64), .tif (raw float32), .zarr (raw float32, a folder) or '-'; a batch: the folder "
-    "for NAME_grad.png files (default: beside each input). Written to a file, PNG, JPEG, "
-    "TIFF, .npy and Zarr inputs go through in strips. --wrt kernel: .npy or .json (default: "
+    "for NAME_grad.png files (default: beside each input). Images of 16.8 million pixels or "
+    "more, and Zarr, are written in strips to a file. --wrt kernel: .npy or .json (default: "
     "no file).",
 )
 @kernel_option
