@@ -55,10 +55,11 @@ ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
 def stream_input(source: str, output: str, max_pixels: int, least: int) -> str | None:
     """The format to stream ``source`` from, or None for the in-memory path (see the module).
 
-    ``least``: the fewest pixels worth streaming. An image over ``max_pixels`` is left to the in-memory reader, which refuses it from its
-    header, unless it is big (:data:`sobelcli.names.BIG_IMAGE_PIXELS`) and its file large
-    enough to hold its pixels at a real compression (not a decompression bomb nor a truncated
-    file): a big image streams whatever ``--max-pixels`` says.
+    ``least`` is the fewest pixels worth streaming. An image over ``max_pixels`` is left to
+    the in-memory reader, which refuses it from its header, unless it is big
+    (:data:`sobelcli.names.BIG_IMAGE_PIXELS`) and its file large enough to hold its pixels at
+    a real compression (not a decompression bomb nor a truncated file): a big image streams
+    whatever ``--max-pixels`` says.
     """
     if output == "-" or Path(output).suffix.lower() not in STREAM_OUTPUTS:
         if source != "-" and is_zarr_store(source):
@@ -325,9 +326,7 @@ class _LossGradient:
 
 def stream_grad(job: GradJob, task: Task) -> Done | None:
     """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(
-        task.source, task.output, job.read.max_pixels, names.GRAD_STREAM_MIN_PIXELS
-    )
+    fmt = stream_input(task.source, task.output, job.read.max_pixels, names.GRAD_STREAM_MIN_PIXELS)
     if fmt is None or not job.plain:
         return None
     import numpy as np
