@@ -72,9 +72,14 @@ class ImageOptions:
     """How IMAGE files are read: ``--channel``, ``--alpha``, ``--max-pixels``, ``--max-memory``."""
 
     channel: int | None = None
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int | None = None  # not given: DEFAULT_MAX_PIXELS, and no limit on big streams
     max_memory: int = field(default_factory=default_max_memory)
     alpha: str = "white"
+
+    @property
+    def pixel_limit(self) -> int:
+        """``--max-pixels``, or its default when not given."""
+        return DEFAULT_MAX_PIXELS if self.max_pixels is None else self.max_pixels
 
 
 _image_flags = compose(
@@ -96,12 +101,12 @@ _image_flags = compose(
     click.option(
         "--max-pixels",
         type=click.IntRange(min=1),
-        default=DEFAULT_MAX_PIXELS,
-        show_default=True,
+        default=None,
+        show_default=str(DEFAULT_MAX_PIXELS),
         metavar="N",
-        help="Refuse, before decoding, images with more pixels than this. A TIFF, .npy, PNG "
-        "or JPEG file of 16.8 million pixels or more (or Zarr) that edges or grad-input write to "
-        "a file is read in strips: limited by disk, not by this.",
+        help="Refuse, before decoding, images with more pixels than this. Not given, a TIFF, "
+        ".npy, PNG or JPEG file of 16.8 million pixels or more (or Zarr) that edges or "
+        "grad-input write to a file is read in strips, limited by disk only.",
     ),
     click.option(
         "--max-memory",

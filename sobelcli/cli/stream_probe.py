@@ -34,6 +34,8 @@ def probe(path: str) -> tuple[str, int] | None:
         return None
     if is_zarr_store(path):
         return "zarr", -1
+    if not os.path.isfile(path):  # a pipe or a device: read once, whole, by the in-memory reader
+        return None
     try:
         with open(path, "rb") as fh:
             head = fh.read(32)

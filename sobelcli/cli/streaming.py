@@ -52,14 +52,14 @@ ZARR_MISSING = "Zarr needs the zarr package: pip install 'sobelcli[dask]'"
 # --------------------------------------------------------------------------- the decision
 
 
-def stream_input(source: str, output: str, max_pixels: int, least: int) -> str | None:
+def stream_input(source: str, output: str, max_pixels: int | None, least: int) -> str | None:
     """The format to stream ``source`` from, or None for the in-memory path (see the module).
 
-    ``least`` is the fewest pixels worth streaming. An image over ``max_pixels`` is left to
-    the in-memory reader, which refuses it from its header, unless it is big
-    (:data:`sobelcli.names.BIG_IMAGE_PIXELS`) and its file large enough to hold its pixels at
-    a real compression (not a decompression bomb nor a truncated file): a big image streams
-    whatever ``--max-pixels`` says.
+    ``least`` is the fewest pixels worth streaming. An image over ``--max-pixels`` (its
+    default when None) is left to the in-memory reader, which refuses it from its header,
+    unless the limit is the default, the image big (:data:`sobelcli.names.BIG_IMAGE_PIXELS`)
+    and its file large enough to hold its pixels at a real compression (not a decompression
+    bomb nor a truncated file): by default a big image is limited by disk only.
     """
     if output == "-" or Path(output).suffix.lower() not in STREAM_OUTPUTS:
         if source != "-" and is_zarr_store(source):
@@ -74,8 +74,11 @@ def stream_input(source: str, output: str, max_pixels: int, least: int) -> str |
     fmt, pixels = found
     if fmt == "zarr":
         return fmt
-    if pixels > max_pixels and (
-        pixels < names.BIG_IMAGE_PIXELS or pixels > PIXELS_PER_BYTE * os.path.getsize(source)
+    limit = names.DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    if pixels > limit and (
+        max_pixels is not None
+        or pixels < names.BIG_IMAGE_PIXELS
+        or pixels > PIXELS_PER_BYTE * os.path.getsize(source)
     ):
         return None  # the in-memory reader refuses it, in its words
     return fmt if pixels >= least else None
@@ -123,7 +126,10 @@ def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
         if fmt == "zarr":  # only a stream reads Zarr: its error is the answer
             raise _as_image_error(exc, path) from None
         return None  # the in-memory reader reads it, or says what is wrong in its words
-    if isinstance(source, ChunkRowSource) and source.chunk_rows * source.shape[1] > read.max_pixels:
+    if (
+        isinstance(source, ChunkRowSource)
+        and source.chunk_rows * source.shape[1] > read.pixel_limit
+    ):
         source.close()  # decoded in chunks as large as the image: --max-pixels guards it
         return None
     import numpy as np
@@ -136,6 +142,8 @@ def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
     if needed > read.max_memory:
         source.close()
         h, w = source.shape
+        if h * w < names.BIG_IMAGE_PIXELS:
+            return None  # the in-memory reader decides, with its own estimate
         problem = f"streaming this {w} x {h} image takes about {human_size(needed)} of memory"
         limit = f"over the limit of {human_size(read.max_memory)}"
         raise ImageError(path, f"{problem}, {limit}", "max_memory")
@@ -246,6 +254,7 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     from sobelcli.cli.batch import Done
     from sobelcli.core.edges import edge_map
     from sobelcli.engine.stream import EdgeOptions, edge_output_shape, stream_edge_map
+    from sobelcli.io.stream_base import DecodeError
 
     out = Path(task.output).suffix.lower()
     dtype = np.float64 if out == ".npy" else np.float32
@@ -263,13 +272,13 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
                 )
         except ValueError as exc:
             raise _as_image_error(exc, task.source) from None
-        with (
-            _sink(task.output, shape, dtype, job.bits, job.compress) as sink,
-            _progress("edges") as progress,
-            np.errstate(over="ignore", invalid="ignore"),
-        ):
-            checked = _Checked(sink, task.source, job.threshold)
-            try:
+        try:
+            with (
+                _sink(task.output, shape, dtype, job.bits, job.compress) as sink,
+                _progress("edges") as progress,
+                np.errstate(over="ignore", invalid="ignore"),
+            ):
+                checked = _Checked(sink, task.source, job.threshold)
                 stream_edge_map(
                     source,
                     checked,
@@ -278,8 +287,12 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
                     strip_rows=STRIP_ROWS,
                     progress=progress,
                 )
-            except (ValueError, OSError) as exc:
-                raise _as_image_error(exc, task.source, task.output) from None
+        except DecodeError as exc:
+            if source.shape[0] * source.shape[1] >= names.BIG_IMAGE_PIXELS:
+                raise _as_image_error(exc, task.source) from None
+            return None  # libvips is stricter than Pillow (an IDAT's CRC): read it in memory
+        except (ValueError, OSError) as exc:  # the commit's errors too
+            raise _as_image_error(exc, task.source, task.output) from None
     warnings = []
     if out == ".png" and not job.normalize and checked.top > 1.0:
         warnings.append("values above 1 are clipped in a PNG; write .npy to keep the raw values")
@@ -369,22 +382,22 @@ def stream_grad(job: GradJob, task: Task) -> Done | None:
                 yield g
 
         dtype = np.float64 if Path(task.output).suffix.lower() == ".npy" else np.float32
-        with (
-            _sink(task.output, shape, dtype, job.bits) as sink,
-            _progress("grad-input") as progress,
-            np.errstate(over="ignore", invalid="ignore"),
-        ):
-            try:
+        try:
+            with (
+                _sink(task.output, shape, dtype, job.bits) as sink,
+                _progress("grad-input") as progress,
+                np.errstate(over="ignore", invalid="ignore"),
+            ):
                 if not raw:
                     for _ in strips(progress, 0):
                         pass
                     span = high - low
                 for g in strips(progress, (passes - 1) * shape[0]):
                     sink.write_rows(g if raw else (g - low) / (span if span > 0 else 1.0))
-            except (ValueError, OSError) as exc:
-                raise _as_image_error(exc, task.source, task.output) from None
-            if not np.isfinite(dy.value):
-                raise ImageError(task.source, "values too large: L or its gradient overflows")
+                if not np.isfinite(dy.value):  # before the commit: no output
+                    raise ImageError(task.source, "values too large: L or its gradient overflows")
+        except (ValueError, OSError) as exc:  # the commit's errors too
+            raise _as_image_error(exc, task.source, task.output) from None
     figures = {
         "wrt": "input",
         "kernel": job.kernel_name,

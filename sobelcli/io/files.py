@@ -228,11 +228,11 @@ _cleared: set[str] = set()
 def clear_stale_parts(folder: str | os.PathLike[str]) -> list[str]:
     """Remove the temporary files that killed writers left in ``folder``; once per process.
 
-    Only files of ``atomic_write``'s naming are touched: ``.NAME.<pid>-<8 hex>.part`` whose
-    writer (``pid``) is no longer alive, and the older ``.NAME.<8 hex>.part`` when it was last
-    modified before this process started. Anything else, a link, a folder or a file of a live
-    writer, is left alone. Returns the names removed; problems (a folder that cannot be
-    listed, a file gone already) are not errors.
+    Only files (and Zarr outputs' folders) of ``atomic_write``'s naming are touched:
+    ``.NAME.<pid>-<8 hex>.part`` whose writer (``pid``) is no longer alive, and the older
+    ``.NAME.<8 hex>.part`` when it was last modified before this process started. Anything
+    else, a link or a file of a live writer, is left alone. Returns the names removed;
+    problems (a folder that cannot be listed, a file gone already) are not errors.
     """
     try:
         key = os.path.realpath(folder)
@@ -249,9 +249,9 @@ def clear_stale_parts(folder: str | os.PathLike[str]) -> list[str]:
         return removed
     for entry in candidates:
         try:
-            if not entry.is_file(follow_symlinks=False) or not _is_stale(entry):
+            if entry.is_symlink() or not _is_stale(entry):
                 continue
-            os.unlink(entry.path)
+            _remove_path(entry.path)  # a file, or a Zarr output's folder
         except OSError:
             continue
         removed.append(entry.name)

@@ -38,6 +38,10 @@ class StreamUnsupportedError(ValueError):
     """An input or output that cannot be streamed (the in-memory path may still handle it)."""
 
 
+class DecodeError(ValueError):
+    """A file that its streaming decoder refuses part of the way (another decoder may not)."""
+
+
 @dataclass(frozen=True)
 class SourceOptions:
     """How a source turns samples into grey rows.

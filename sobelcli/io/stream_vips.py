@@ -24,13 +24,18 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sobelcli.io.files import anonymous_file
-from sobelcli.io.stream_base import GreySource, SourceOptions, StreamUnsupportedError
+from sobelcli.io.stream_base import (
+    DecodeError,
+    GreySource,
+    SourceOptions,
+    StreamUnsupportedError,
+)
 
 __all__ = ["VIPS_FORMATS", "VipsSource", "pyvips_available"]
 
@@ -104,6 +109,12 @@ class VipsSource(GreySource):
                 f"{name}: EXIF orientation {image.get('orientation')} must be applied in memory"
             )
         bands = int(image.bands)
+        png = _png_header(self._path)
+        #: libvips turns a tRNS chunk into an alpha band, which Pillow leaves out: dropped here.
+        self._drop_alpha = png is not None and png.colour_type in (0, 2, 3) and bands in (2, 4)
+        if png is not None and png.colour_type == 4 and png.depth == 16:
+            raise StreamUnsupportedError(f"{name}: 16-bit grey + alpha is read as RGBA in memory")
+        bands -= self._drop_alpha
         raw_shape = (int(image.height), int(image.width)) + ((bands,) if bands > 1 else ())
         #: Pillow keeps 16 bits of grey only: colour and grey + alpha become 8 (the high byte).
         self._high_byte = fmt == "uint16" and bands > 1
@@ -115,6 +126,8 @@ class VipsSource(GreySource):
             options or SourceOptions(),
         )
         self._stored = stored
+        if png is not None and png.frames > 1:  # an animated PNG: as the in-memory reader says
+            self.notes.append(f"{png.frames} frames; the first is used")
         self._image: Any = image
         self._region: Any = self._pyvips.Region.new(image)
         self._next = 0  # rows above this have been decoded by the open image
@@ -140,7 +153,7 @@ class VipsSource(GreySource):
                 self._path, access="sequential", fail_on="error"
             )
         except self._pyvips.Error as exc:
-            raise ValueError(f"{name}: cannot decode image: {_vips_message(exc)}") from None
+            raise DecodeError(f"{name}: cannot decode image: {_vips_message(exc)}") from None
 
     def _decode(self, r0: int, r1: int) -> NDArray[Any]:
         """Rows ``r0 <= r < r1``: from the copy, or the decoder (opened anew if it is past r0)."""
@@ -158,9 +171,12 @@ class VipsSource(GreySource):
         try:
             data = self._region.fetch(0, r0, w, r1 - r0)
         except self._pyvips.Error as exc:
-            raise ValueError(f"{self.name}: cannot decode image: {_vips_message(exc)}") from None
+            raise DecodeError(f"{self.name}: cannot decode image: {_vips_message(exc)}") from None
         self._next = r1
-        rows = np.frombuffer(data, dtype=self._stored).reshape((r1 - r0, *self.raw_shape[1:]))
+        bands = (int(self._image.bands),) if self._image.bands > 1 else ()
+        rows = np.frombuffer(data, dtype=self._stored).reshape((r1 - r0, self.shape[1], *bands))
+        if self._drop_alpha:
+            rows = np.ascontiguousarray(rows[..., :-1] if rows.shape[-1] > 2 else rows[..., 0])
         if self._high_byte:
             rows = (rows >> 8).astype(np.uint8)
         if self._spill >= 0 and r0 == self._spilled:
@@ -170,7 +186,8 @@ class VipsSource(GreySource):
     def _keep(self, rows: NDArray[Any]) -> None:
         """Append decoded rows to the copy; on a full disk, drop the copy and decode again."""
         try:
-            os.pwrite(self._spill, rows.data, self._spilled * self._row_bytes)
+            if os.pwrite(self._spill, rows.data, self._spilled * self._row_bytes) != rows.nbytes:
+                raise OSError("a short write")  # a nearly full disk: never a hole in the copy
         except OSError:
             os.close(self._spill)
             self._spill, self._spilled = -1, 0
@@ -232,6 +249,39 @@ class VipsSource(GreySource):
         self._region = None
         self._kept = None
         _drop_cache(self._pyvips)
+
+
+class _PngHeader(NamedTuple):
+    depth: int
+    colour_type: int
+    frames: int  # of an animated PNG (acTL), else 1
+
+
+def _png_header(path: str) -> _PngHeader | None:
+    """Bit depth, colour type and frame count of a PNG (None for another format or a bad one).
+
+    Reads the chunks up to the first IDAT: IHDR, and acTL if the PNG is animated.
+    """
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                return None
+            ihdr = fh.read(25)
+            if len(ihdr) < 25 or ihdr[4:8] != b"IHDR":
+                return None
+            frames = 1
+            for _ in range(10_000):  # chunks before the image data are few
+                head = fh.read(8)
+                if len(head) < 8 or head[4:8] == b"IDAT":
+                    break
+                size = int.from_bytes(head[:4], "big")
+                if head[4:8] == b"acTL":
+                    frames = max(1, int.from_bytes(fh.read(4), "big"))
+                    size -= 4
+                fh.seek(size + 4, os.SEEK_CUR)  # the data and the CRC
+    except OSError:
+        return None
+    return _PngHeader(ihdr[16], ihdr[17], frames)
 
 
 #: A copy of the decoded samples is made only where the disk has this many times its size

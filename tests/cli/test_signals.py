@@ -254,11 +254,13 @@ def test_stale_temporaries_are_cleared_by_the_next_write(tmp_path: Path) -> None
             (tmp_path / name).write_bytes(b"x")
             if mtime is not None:
                 os.utime(tmp_path / name, (mtime, mtime))
-        (tmp_path / f".k.png.{gone.pid}-0123abcd.part").mkdir()  # a folder: left alone
+        zarr = tmp_path / f".k.zarr.{gone.pid}-0123abcd.part"  # a Zarr output's folder: cleared
+        (zarr / "c" / "0").mkdir(parents=True)
+        (zarr / "c" / "0" / "0").write_bytes(b"chunk")
         (tmp_path / f".l.png.{gone.pid}-0123abcd.part").symlink_to(
             tmp_path / ".b.png.89abcdef.part"
-        )
-        kept_names = {*kept, f".k.png.{gone.pid}-0123abcd.part", f".l.png.{gone.pid}-0123abcd.part"}
+        )  # a link: left alone
+        kept_names = {*kept, f".l.png.{gone.pid}-0123abcd.part"}
 
         atomic_write(tmp_path / "out.png", b"data")
         names = {p.name for p in tmp_path.iterdir()}

@@ -199,7 +199,7 @@ def test_grad_input_with_a_kernel_taller_than_a_strip(
         np.testing.assert_array_equal(got, want)
 
 
-def test_every_size_streams_and_only_a_big_image_passes_max_pixels(
+def test_every_size_streams_and_max_pixels_limits_a_big_image_only_when_given(
     mode: Mode, tmp_path: Path, grey8: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = make_input(tmp_path, "tif", grey8)
@@ -209,9 +209,75 @@ def test_every_size_streams_and_only_a_big_image_passes_max_pixels(
     result = run("edges", image, "-o", tmp_path / "b.png", "--max-pixels", "400", code=1)
     assert "max-pixels" in result.stderr and mode.streamed[-1] is False
     assert not (tmp_path / "b.png").exists()
-    monkeypatch.setattr(sobelcli.names, "BIG_IMAGE_PIXELS", 400)  # big now: the disk's limit
-    run("edges", image, "-o", tmp_path / "b.png", "--max-pixels", "400")
+    # A big image (over the default limit too): by default the disk's limit only ...
+    monkeypatch.setattr(sobelcli.names, "BIG_IMAGE_PIXELS", 400)
+    monkeypatch.setattr(sobelcli.names, "DEFAULT_MAX_PIXELS", 400)
+    run("edges", image, "-o", tmp_path / "b.png")
     assert mode.streamed[-1] and (tmp_path / "b.png").exists()
+    # ... and --max-pixels, when given, whatever the path
+    result = run("edges", image, "-o", tmp_path / "c.png", "--max-pixels", "400", code=1)
+    assert "max-pixels" in result.stderr and not (tmp_path / "c.png").exists()
+
+
+@needs_vips
+def test_a_png_that_libvips_refuses_but_pillow_reads_is_read_in_memory(
+    mode: Mode, tmp_path: Path, grey8: np.ndarray
+) -> None:
+    """libpng checks the CRC of the image data, Pillow does not: as before, the file is read."""
+    data = bytearray(make_input(tmp_path, "png", grey8).read_bytes())
+    end = data.index(b"IEND") - 4  # the IDAT's CRC ends where IEND's length starts
+    data[end - 4 : end] = bytes(4)
+    (tmp_path / "crc.png").write_bytes(bytes(data))
+    result = run("edges", tmp_path / "crc.png", "-o", tmp_path / "a.png")
+    assert mode.streamed == [False] and "wrote" in result.stderr
+    np.testing.assert_array_equal(values(tmp_path / "a.png"), values(run_stdout(tmp_path)))
+
+
+def run_stdout(tmp_path: Path) -> Path:
+    """The in-memory map of crc.png (stdout never streams), saved to compare."""
+    done = CliRunner().invoke(cli, ["edges", str(tmp_path / "crc.png"), "-o", "-"])
+    assert done.exit_code == 0, done.stderr
+    (tmp_path / "b.png").write_bytes(done.stdout_bytes)
+    return tmp_path / "b.png"
+
+
+def test_a_pipe_as_input_is_read_once_whole(tmp_path: Path, grey8: np.ndarray) -> None:
+    import os
+    import threading
+
+    source = make_input(tmp_path, "npy", grey8)
+    fifo = tmp_path / "pipe.npy"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(source.read_bytes()), daemon=True)
+    feeder.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "sobelcli", "edges", str(fifo), "-o", str(tmp_path / "p.png")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    feeder.join(timeout=5)
+    assert done.returncode == 0, done.stderr
+    run("edges", source, "-o", tmp_path / "f.png")
+    np.testing.assert_array_equal(values(tmp_path / "p.png"), values(tmp_path / "f.png"))
+
+
+def test_a_commit_that_fails_names_the_output_once(
+    tmp_path: Path, grey8: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from sobelcli.io import stream_sink
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    image = make_input(tmp_path, "npy", grey8)
+    monkeypatch.setattr(stream_sink.os, "replace", full)
+    result = run("edges", image, "-o", tmp_path / "o.png", code=1)
+    line = result.stderr.strip().splitlines()[-1]
+    assert line == f"Error: {tmp_path / 'o.png'}: cannot write: No space left on device", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]  # no partial file
 
 
 def test_stdin_stdout_and_unstreamable_inputs_take_the_in_memory_path(

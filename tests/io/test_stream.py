@@ -215,6 +215,38 @@ def test_png_and_jpeg_through_libvips(tmp_path, pictures) -> None:
 
 
 @needs_vips
+def test_png_transparency_frames_and_16_bit_grey_alpha_as_the_memory_reader(
+    tmp_path, pictures
+) -> None:
+    """tRNS (which Pillow leaves out), APNG (first frame, a note), 16-bit LA (left to memory)."""
+    g8, rgb = pictures["g8"], pictures["rgb"]
+    saves = {
+        "g.png": (Image.fromarray(g8), {"transparency": 17}, False),
+        "rgb.png": (Image.fromarray(rgb), {"transparency": (1, 2, 3)}, True),
+        "pal.png": (Image.fromarray(rgb).quantize(16), {"transparency": 3}, True),
+        "g16.png": (Image.fromarray(pictures["g16"]), {"transparency": 4369}, False),
+    }
+    for name, (picture, extra, colour) in saves.items():
+        picture.save(tmp_path / name, **extra)
+        same_as_memory(tmp_path / name, colour=colour)
+    frames = [Image.fromarray(g8), Image.fromarray(255 - g8)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    same_as_memory(tmp_path / "anim.png")
+    with open_source(tmp_path / "anim.png") as source:
+        assert (
+            source.notes
+            == read_image(tmp_path / "anim.png").notes
+            == ["2 frames; the first is used"]
+        )
+    from sobelcli.io.png import encode_png
+
+    la16 = np.stack([pictures["g16"], pictures["g16"][::-1]], axis=-1)
+    (tmp_path / "la16.png").write_bytes(encode_png(la16))  # colour type 4, 16 bits
+    with pytest.raises(StreamUnsupportedError, match="16-bit grey \\+ alpha"):
+        open_source(tmp_path / "la16.png")
+
+
+@needs_vips
 @pytest.mark.parametrize("rows", [1, 5, 16, 200])
 def test_libvips_decodes_ahead_in_any_order_of_reads(tmp_path, rng, rows: int) -> None:
     """The next strip is decoded on a thread while this one is used: any order reads right."""

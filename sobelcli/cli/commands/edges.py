@@ -227,7 +227,7 @@ class EdgeJob:
         loaded = sio.read_image(
             task.source,
             channel=self.read.channel,
-            max_pixels=self.read.max_pixels,
+            max_pixels=self.read.pixel_limit,
             dtype=np.float64 if fmt == "npy" else np.float32,
             max_memory=self.read.max_memory,
             alpha=self.read.alpha,

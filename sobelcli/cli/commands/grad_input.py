@@ -149,7 +149,7 @@ class GradJob:
         loaded = sio.read_image(
             source,
             channel=self.read.channel,
-            max_pixels=self.read.max_pixels,
+            max_pixels=self.read.pixel_limit,
             dtype=np.float64,
             max_memory=self.read.max_memory,
             alpha=self.read.alpha,

@@ -176,7 +176,7 @@ def _read(image: str, read: ImageOptions, k: Any, at: list[tuple[int, int]], as_
         x = sio.load_image(
             image,
             channel=read.channel,
-            max_pixels=read.max_pixels,
+            max_pixels=read.pixel_limit,
             dtype=np.float64,
             max_memory=read.max_memory,
             alpha=read.alpha,
