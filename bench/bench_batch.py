@@ -40,7 +40,7 @@ def make_images(folder: Path, count: int) -> None:
             (HEIGHT, WIDTH)
         )
         pixels = np.clip((field + 1.5) * 85, 0, 255).astype(np.uint8)
-        (folder / f"photo{i:04d}.png").write_bytes(encode_png(pixels, compress=6))
+        (folder / f"photo{i:04d}.png").write_bytes(encode_png(pixels, 6))
 
 
 def run_batch(folder: Path, out: Path, jobs: int) -> float:

@@ -100,7 +100,7 @@ def report(sections: list[Section], s: Settings, argv: list[str], seconds: float
             return "—" if t.met is None else ("met" if t.met else "**not met**")
 
         lines += [
-            "## Targets (issue 4)",
+            "## Targets (issues 4 and 12)",
             "",
             *table(
                 ["target", "goal", "this run", ""],

@@ -82,9 +82,11 @@ DEFAULT_MAX_PIXELS = 250_000_000
 #: pixels to a file, in strips (Zarr always): every size. Decoding, computing and encoding then
 #: overlap on threads, and peak memory stays flat (README.md, "Speed"; BENCHMARKS.md).
 STREAM_MIN_PIXELS = 0
-#: ``grad-input`` streams from this size on (2^24): each of its passes computes two
-#: correlations, so below it a second pass costs more time than the memory it saves.
-GRAD_STREAM_MIN_PIXELS = 1 << 24
+#: Where the cores are not free for the stream's threads, streaming starts at 2^24 pixels:
+#: in the workers of a parallel batch (the in-memory path decodes and computes once, more
+#: images a second when every core has a worker), and for ``grad-input`` (each of its passes
+#: computes two correlations: below this a second pass costs more than the memory it saves).
+SHARED_STREAM_MIN_PIXELS = 1 << 24
 #: A "big" image: 2^24, 16.8 MP, 4096 x 4096. A file this big streams even above
 #: ``--max-pixels`` (limited by disk, not memory); a smaller one over the limit is refused as
 #: an image read whole would be. Features that need the whole image note that they do not

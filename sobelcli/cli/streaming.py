@@ -2,12 +2,12 @@
 
 A job streams (:func:`stream_edges`, :func:`stream_grad`) when its input is a file whose
 format streams (TIFF / BigTIFF, ``.npy``, PNG, JPEG; ``edges`` at any size,
-:data:`sobelcli.names.STREAM_MIN_PIXELS`, ``grad-input`` from
-:data:`~sobelcli.names.GRAD_STREAM_MIN_PIXELS`) or a Zarr array, and its output
-is a ``.png``, ``.tif``, ``.npy`` or ``.zarr`` file: the input is read a strip of rows at a
-time (:mod:`sobelcli.io.stream`), each strip goes through the core's own functions
-(:mod:`sobelcli.engine.stream`) and the output is written as the strips come, to a temporary
-beside it that is renamed into place at the end. A normalised map takes two passes (the
+:data:`sobelcli.names.STREAM_MIN_PIXELS`; ``grad-input``, and ``edges`` in the workers of a
+parallel batch, from :data:`~sobelcli.names.SHARED_STREAM_MIN_PIXELS`) or a Zarr array, and
+its output is a ``.png``, ``.tif``, ``.npy`` or ``.zarr`` file: the input is read a strip of
+rows at a time (:mod:`sobelcli.io.stream`), each strip goes through the core's own functions
+(:mod:`sobelcli.engine.stream`) and the output is written as the strips come, to a
+temporary beside it that is renamed into place at the end. A normalised map takes two passes (the
 maximum, then the write), as does a ``grad-input`` PNG (its minimum and maximum first).
 
 Everything else takes the in-memory path: stdin (read whole, within
@@ -246,7 +246,12 @@ class _Checked:
 
 def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     """Write the edge map of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(task.source, task.output, job.read.max_pixels, names.STREAM_MIN_PIXELS)
+    from sobelcli.engine.strips import cpu_count, threads
+
+    least = names.STREAM_MIN_PIXELS
+    if threads() < cpu_count():  # a worker of a parallel batch: no core to spare for overlap
+        least = max(least, names.SHARED_STREAM_MIN_PIXELS)
+    fmt = stream_input(task.source, task.output, job.read.max_pixels, least)
     if fmt is None or not job.plain:
         return None
     import numpy as np
@@ -339,7 +344,9 @@ class _LossGradient:
 
 def stream_grad(job: GradJob, task: Task) -> Done | None:
     """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(task.source, task.output, job.read.max_pixels, names.GRAD_STREAM_MIN_PIXELS)
+    fmt = stream_input(
+        task.source, task.output, job.read.max_pixels, names.SHARED_STREAM_MIN_PIXELS
+    )
     if fmt is None or not job.plain:
         return None
     import numpy as np

@@ -197,6 +197,19 @@ def test_name_template_keeps_same_stem_inputs_apart(tmp_path: Path) -> None:
     ]
 
 
+def test_a_template_that_names_each_input_itself_is_refused_input_by_input(
+    tmp_path: Path,
+) -> None:
+    for name in ("a.png", "b.png"):
+        png(tmp_path / "in" / name)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()}
+    result = run("edges", str(tmp_path / "in"), "--name", "{stem}.png", "--overwrite")
+    assert result.exit_code == 1
+    assert result.stderr.count("is an input of this batch; it would be overwritten") == 2
+    assert "0 written, 2 failed" in result.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before
+
+
 def test_name_template_sets_the_format_and_names_a_single_output(tmp_path: Path) -> None:
     image = png(tmp_path / "photo.png")
     result = run("edges", str(image), "--name", "{name}.edges.npy")

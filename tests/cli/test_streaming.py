@@ -54,7 +54,7 @@ class Mode:
         monkeypatch.setattr(streaming, "STRIP_ROWS", 3)
 
     def stream(self, on: bool) -> None:
-        for name in ("STREAM_MIN_PIXELS", "GRAD_STREAM_MIN_PIXELS"):
+        for name in ("STREAM_MIN_PIXELS", "SHARED_STREAM_MIN_PIXELS"):
             self.monkeypatch.setattr(sobelcli.names, name, 1 if on else 1 << 60)
 
 
@@ -383,7 +383,7 @@ def test_sigterm_mid_stream_exits_143_and_leaves_nothing(tmp_path: Path) -> None
     target = tmp_path / "e.png"
     code = (
         "import sys, time, sobelcli.names as n, sobelcli.cli.streaming as s\n"
-        "n.STREAM_MIN_PIXELS = n.GRAD_STREAM_MIN_PIXELS = 1; s.STRIP_ROWS = 2\n"
+        "n.STREAM_MIN_PIXELS = n.SHARED_STREAM_MIN_PIXELS = 1; s.STRIP_ROWS = 2\n"
         "slow = s._Checked.write_rows\n"
         "def write_rows(self, rows):\n"
         "    time.sleep(0.002); slow(self, rows)\n"

@@ -77,7 +77,10 @@ def make_plan(
     "skip", "overwrite").
     """
     outputs = {s: output_for(s, out_dir, suffix, ext, template) for s in sources}
-    kept = _inputs(sources, {output_key(o) for o in outputs.values()}, out_dir)
+    makers: dict[str, set[str]] = {}  # an output's key -> the inputs that would write it
+    for s, out in outputs.items():
+        makers.setdefault(output_key(out), set()).add(input_key(s.path))
+    kept = _inputs(sources, makers, out_dir)
     inputs = {input_key(s.path) for s in kept}
     read = {input_key(p) for p in protected}
     tasks: list[Task] = []
@@ -96,8 +99,13 @@ def make_plan(
     return tasks, decided
 
 
-def _inputs(sources: Sequence[Source], own_outputs: set[str], out_dir: str | None) -> list[Source]:
+def _inputs(
+    sources: Sequence[Source], makers: dict[str, set[str]], out_dir: str | None
+) -> list[Source]:
     """The sources once each, without found ones that are outputs (of this batch, or under -o).
+
+    A found file that is another input's output is passed over; one whose own output would be
+    itself (``--name '{stem}.png'``) is kept, for the plan to refuse it by name.
 
     Files under -o are passed over only when -o lies inside the folder searched (``photos/ -o
     photos/edges``); when -o is that folder itself or holds it, the inputs are all under it.
@@ -108,7 +116,8 @@ def _inputs(sources: Sequence[Source], own_outputs: set[str], out_dir: str | Non
     for s in sources:
         key = input_key(s.path)
         under_out = bool(root and key.startswith(root) and _searched_above(s, root))
-        own = output_key(s.path) in own_outputs and not os.path.islink(s.path)
+        others = makers.get(output_key(s.path), set()) - {key}
+        own = bool(others) and not os.path.islink(s.path)
         if key in seen or (s.found and (own or under_out)):
             continue
         seen.add(key)
