@@ -31,7 +31,9 @@ import numpy as np
 from common import Section, Settings, Target, ms, optional, ratio, table
 from group_cli import OPENCV_SCRIPT, _sobelcli_command, _test_png
 
-PYVIPS_SCRIPT = """\
+#: The lab's magnitude in libvips: two float convolutions, sqrt(a^2 + b^2). Sequential access
+#: lets libvips stream; the maximum takes a pass of its own, as sobelcli's does.
+PYVIPS_MAG = """\
 import sys, pyvips
 def mag(path):
     im = pyvips.Image.new_from_file(path, access="sequential")
@@ -39,10 +41,16 @@ def mag(path):
     gx = pyvips.Image.new_from_array([[-1,-2,-1],[0,0,0],[1,2,1]])
     a = im.conv(gx, precision="float"); b = im.conv(gx.rot90(), precision="float")
     return (a*a + b*b) ** 0.5
+"""
+
+PYVIPS_SCRIPT = (
+    PYVIPS_MAG
+    + """\
 m = mag(sys.argv[1]).max()
 out = (mag(sys.argv[1]) * (255.0 / m)).cast("uchar")
 out.write_to_file(sys.argv[2], compression=1)
 """
+)
 
 SKIMAGE_SCRIPT = """\
 import sys
@@ -53,15 +61,10 @@ m = sobel(iio.imread(sys.argv[1]).astype(np.float32) / 255)
 iio.imwrite(sys.argv[2], (m * (255.0 / m.max())).astype(np.uint8))
 """
 
-PYVIPS_LOOP_SCRIPT = """\
-import sys, pyvips
+PYVIPS_LOOP_SCRIPT = (
+    PYVIPS_MAG
+    + """\
 from pathlib import Path
-def mag(path):
-    im = pyvips.Image.new_from_file(path, access="sequential")
-    if im.bands > 1: im = im.colourspace("b-w")[0]
-    gx = pyvips.Image.new_from_array([[-1,-2,-1],[0,0,0],[1,2,1]])
-    a = im.conv(gx, precision="float"); b = im.conv(gx.rot90(), precision="float")
-    return (a*a + b*b) ** 0.5
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 dst.mkdir(exist_ok=True)
 for path in sorted(src.iterdir()):
@@ -69,6 +72,7 @@ for path in sorted(src.iterdir()):
     out = (mag(str(path)) * (255.0 / m)).cast("uchar")
     out.write_to_file(str(dst / f"{path.stem}_edges.png"), compression=1)
 """
+)
 
 TIME = "/usr/bin/time"
 #: (time, memory) of sobelcli / the pyvips script, at most: 512² is start-up bound
