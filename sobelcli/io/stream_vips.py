@@ -160,7 +160,10 @@ class VipsSource(GreySource):
         if self._image is None and r1 > self._spilled:
             raise ValueError(f"{self.name}: the source is closed")
         if r0 < self._next and r1 <= self._spilled:  # behind the decoder, in the copy
-            data = os.pread(self._spill, (r1 - r0) * self._row_bytes, r0 * self._row_bytes)
+            size = (r1 - r0) * self._row_bytes
+            data = os.pread(self._spill, size, r0 * self._row_bytes)
+            if len(data) != size:
+                raise OSError(f"{self.name}: its decoded copy was cut short")
             return np.frombuffer(data, dtype=self.raw_dtype).reshape((r1 - r0, *self.raw_shape[1:]))
         if r0 < self._next:  # behind the decoder: start again from the top
             self._image = self._region = None
