@@ -102,11 +102,11 @@ _image_flags = compose(
         "--max-pixels",
         type=click.IntRange(min=1),
         default=None,
-        show_default=str(DEFAULT_MAX_PIXELS),
         metavar="N",
-        help="Refuse, before decoding, images with more pixels than this. Not given, a TIFF, "
-        ".npy, PNG or JPEG file of 16.8 million pixels or more (or Zarr) that edges or "
-        "grad-input write to a file is read in strips, limited by disk only.",
+        help=f"Refuse, before decoding, images with more pixels than N (default "
+        f"{DEFAULT_MAX_PIXELS:,}). When it is not given, a file of 16.8 million pixels or more "
+        "that edges or grad-input stream (see -o) has no pixel limit; when it is, it limits "
+        "every image.",
     ),
     click.option(
         "--max-memory",

@@ -126,28 +126,32 @@ def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
         if fmt == "zarr":  # only a stream reads Zarr: its error is the answer
             raise _as_image_error(exc, path) from None
         return None  # the in-memory reader reads it, or says what is wrong in its words
-    if (
-        isinstance(source, ChunkRowSource)
-        and source.chunk_rows * source.shape[1] > read.pixel_limit
-    ):
-        source.close()  # decoded in chunks as large as the image: --max-pixels guards it
-        return None
     import numpy as np
 
     from sobelcli.engine.stream_strips import strip_memory
     from sobelcli.io import ImageError
     from sobelcli.io.limits import human_size
 
+    h, w = source.shape
+    chunk = source.chunk_rows * w if isinstance(source, ChunkRowSource) else 0
     needed = strip_memory(source.shape, np.dtype(dtype).itemsize, STRIP_ROWS)
-    if needed > read.max_memory:
-        source.close()
-        h, w = source.shape
-        if h * w < names.BIG_IMAGE_PIXELS:
-            return None  # the in-memory reader decides, with its own estimate
+    problem = None
+    if read.max_pixels is not None and h * w > read.max_pixels:  # given: it limits every image
+        problem = f"image is {w} x {h} = {h * w:,} pixels, over the limit of {read.max_pixels:,}"
+        setting = "max_pixels"
+    elif chunk > read.pixel_limit:  # decoded in chunks as large as the image
+        problem = f"its chunks of {chunk:,} pixels are over the limit of {read.pixel_limit:,}"
+        setting = "max_pixels"
+    elif needed > read.max_memory:
         problem = f"streaming this {w} x {h} image takes about {human_size(needed)} of memory"
-        limit = f"over the limit of {human_size(read.max_memory)}"
-        raise ImageError(path, f"{problem}, {limit}", "max_memory")
-    return source
+        problem += f", over the limit of {human_size(read.max_memory)}"
+        setting = "max_memory"
+    if problem is None:
+        return source
+    source.close()
+    if fmt != "zarr" and (setting == "max_pixels" or h * w < names.BIG_IMAGE_PIXELS):
+        return None  # the in-memory reader decides, by its own estimate, in its words
+    raise ImageError(path, problem, setting)
 
 
 def _sink(path: str, shape: tuple[int, int], dtype: Any, bits: int = 8, compress: int = 1) -> Any:

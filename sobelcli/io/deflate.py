@@ -4,7 +4,7 @@ Both write a standard zlib stream (RFC 1950) that any PNG reader inflates; only 
 of matches differs, so the pixels read back are the same and the file a few percent larger.
 Measured on the "Up"-filtered rows of a 2048 x 2048 edge map (``python bench/run.py``, group
 ``deflate``): zlib level 1 with the run-length strategy 47 ms and 2.47 MB; zlib-ng at the same
-settings 26 ms, 2.47 MB; ISA-L (the ``isal`` package, ``isal.isal_zlib``) level 1 13 ms and
+settings 26 ms, 2.47 MB; ISA-L (the ``isal`` package, ``isal.isal_zlib``) level 1 13-16 ms and
 2.56 MB. Level 1 is the default of every command, so it takes ISA-L when ``isal`` imports;
 levels 2-9 ask for a smaller file and keep zlib, whose higher levels ISA-L does not have.
 ``isal`` releases the GIL as zlib does, so a writer thread deflates beside the computation.

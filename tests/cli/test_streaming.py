@@ -471,10 +471,10 @@ def test_16_bit_colour_png_streams_with_the_in_memory_values(
     np.testing.assert_array_equal(got, want)
 
 
-def test_help_says_streamed_images_are_limited_by_disk() -> None:
+def test_help_says_when_max_pixels_limits_a_streamed_image() -> None:
     for command in ("edges", "grad-input"):
         text = " ".join(run(command, "--help").output.split())
-        assert "limited by disk" in text and "zarr" in text
+        assert "has no pixel limit" in text and "limits every image" in text and "zarr" in text
 
 
 @needs_vips
@@ -501,3 +501,16 @@ def test_truncated_png_and_bombs_are_refused_not_streamed(
     result = run("edges", tmp_path / "bomb.png", "-o", tmp_path / "e.png", code=1)
     assert "over the limit" in result.stderr and "--max-pixels" in result.stderr
     assert parts(tmp_path) == []
+
+
+def test_a_zarr_input_over_a_given_limit_is_refused_in_its_own_words(
+    tmp_path: Path, grey8: np.ndarray
+) -> None:
+    image = make_input(tmp_path, "zarr", grey8)
+    pixels = grey8.shape[0] * grey8.shape[1]
+    result = run("edges", image, "-o", tmp_path / "a.png", "--max-pixels", str(pixels - 1), code=1)
+    assert f"over the limit of {pixels - 1:,} (raise it with --max-pixels)" in result.stderr
+    result = run("edges", image, "-o", tmp_path / "a.png", "--max-memory", "1K", code=1)
+    assert "(raise it with --max-memory)" in result.stderr and "folder" not in result.stderr
+    assert not (tmp_path / "a.png").exists()
+    run("edges", image, "-o", tmp_path / "a.png", "--max-pixels", str(pixels))

@@ -59,8 +59,8 @@ Examples:
     help="One IMAGE: the file to write: .png (default NAME_edges.png beside IMAGE), "
     ".npy (raw floats), .tif (float32), .zarr (a folder of float32 chunks), or '-' for PNG "
     "on stdout. A batch: the folder (created if missing) for NAME_edges.png files; default "
-    "beside each input. Written to a .png, .tif, .npy or .zarr file, a PNG, JPEG, TIFF, .npy "
-    "or Zarr input is read, filtered and written in strips at once, so memory stays flat "
+    "beside each input. To a .png, .tif, .npy or .zarr file, a PNG, JPEG, TIFF, .npy or Zarr "
+    "input is read, filtered and written a strip of rows at a time, so memory stays flat "
     "whatever its size.",
 )
 @click.option(
@@ -107,9 +107,9 @@ Examples:
     type=click.IntRange(0, 9),
     default=1,
     show_default=True,
-    help="PNG compression: 0 stores the rows raw; 1 (fast) the Up filter with zlib's "
-    "run-length mode; 2-9 also try the best filter per row at that zlib level and keep the "
-    "smaller file: never larger than 1, slower as the level rises.",
+    help="PNG compression: 0 stores the rows raw; 1 (fast) the Up filter, deflated by ISA-L "
+    "(zlib's run-length mode where isal is missing); 2-9 also try the best filter per row at "
+    "that zlib level and keep the smaller file: never larger than 1, slower as the level rises.",
 )
 @quality_option
 @feature_options
