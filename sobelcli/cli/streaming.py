@@ -119,7 +119,7 @@ def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
     if fmt == "zarr":
         _zarr_ready(path)
     try:
-        spill = os.path.dirname(os.path.abspath(output))
+        spill = _folder(output)
         options = SourceOptions(channel=read.channel, dtype=dtype, alpha=read.alpha, spill=spill)
         source = open_source(path, options)
     except (ValueError, OSError) as exc:
@@ -152,6 +152,11 @@ def _open(path: str, fmt: str, read: Any, dtype: Any, output: str) -> Any:
     if fmt != "zarr" and (setting == "max_pixels" or h * w < names.BIG_IMAGE_PIXELS):
         return None  # the in-memory reader decides, by its own estimate, in its words
     raise ImageError(path, problem, setting)
+
+
+def _folder(output: str) -> str:
+    """The output's folder: where its temporaries, and the copies kept between passes, go."""
+    return os.path.dirname(os.path.abspath(output))
 
 
 def _sink(path: str, shape: tuple[int, int], dtype: Any, bits: int = 8, compress: int = 1) -> Any:
@@ -263,6 +268,7 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     from sobelcli.cli.batch import Done
     from sobelcli.core.edges import edge_map
     from sobelcli.engine.stream import EdgeOptions, edge_output_shape, stream_edge_map
+    from sobelcli.io.spill import StripFile
     from sobelcli.io.stream_base import DecodeError
 
     out = Path(task.output).suffix.lower()
@@ -281,6 +287,12 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
                 )
         except ValueError as exc:
             raise _as_image_error(exc, task.source) from None
+        # The first pass keeps its strips on disk for the second (io/spill.py), if it can.
+        keep = None
+        if options.passes == 2:
+            keep = StripFile(_folder(task.output), shape[0] * shape[1] * np.dtype(dtype).itemsize)
+            if keep.ready:
+                source.read_once()
         try:
             with (
                 _sink(task.output, shape, dtype, job.bits, job.compress) as sink,
@@ -295,6 +307,7 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
                     edge_map=edge_map,
                     strip_rows=STRIP_ROWS,
                     progress=progress,
+                    keep=keep,
                 )
         except DecodeError as exc:
             if source.shape[0] * source.shape[1] >= names.BIG_IMAGE_PIXELS:
@@ -302,6 +315,9 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
             return None  # libvips is stricter than Pillow (an IDAT's CRC): read it in memory
         except (ValueError, OSError) as exc:  # the commit's errors too
             raise _as_image_error(exc, task.source, task.output) from None
+        finally:
+            if keep is not None:
+                keep.close()
     warnings = []
     if out == ".png" and not job.normalize and checked.top > 1.0:
         warnings.append("values above 1 are clipped in a PNG; write .npy to keep the raw values")
@@ -311,110 +327,8 @@ def stream_edges(job: EdgeJob, task: Task) -> Done | None:
 # --------------------------------------------------------------------------- grad-input
 
 
-class _LossGradient:
-    """dL/dY of ``Y = K * X`` as a row source, computed from the image's rows as they are asked.
-
-    ``value`` adds up L over the rows handed out (each once per pass, top to bottom).
-    """
-
-    def __init__(self, image: Any, kernel: Any, loss: Any, method: str, correlate: Any) -> None:
-        import numpy as np
-
-        self.image, self.kernel, self.loss = image, kernel, loss
-        self.method, self.correlate = method, correlate
-        kh, kw = kernel.shape
-        self.shape = (image.shape[0] - kh + 1, image.shape[1] - kw + 1)
-        self.dtype = np.dtype(np.float64)
-        # The direct sum takes another path below this many output rows (see stream_conv).
-        self.least = -(-int(np.count_nonzero(kernel)) // self.shape[1])
-        self.value = 0.0
-
-    def read_rows(self, r0: int, r1: int) -> Any:
-        import numpy as np
-
-        kh = self.kernel.shape[0]
-        a = max(0, min(r0, r1 - self.least))
-        b = min(self.shape[0], max(r1, a + self.least))
-        y = self.correlate(self.image.read_rows(a, b + kh - 1), self.kernel, method=self.method)
-        y = y[r0 - a : r1 - a]
-        self.value += self.loss.value(y)
-        dy = self.loss.grad(y)
-        if not np.isfinite(dy).all():
-            from sobelcli.io import ImageError
-
-            raise ImageError(self.image.name, "values too large: L or its gradient overflows")
-        return dy
-
-
 def stream_grad(job: GradJob, task: Task) -> Done | None:
-    """Write dL/dX of ``task`` in strips, or None to take the in-memory path."""
-    fmt = stream_input(
-        task.source, task.output, job.read.max_pixels, names.SHARED_STREAM_MIN_PIXELS
-    )
-    if fmt is None or not job.plain:
-        return None
-    import numpy as np
+    """Write dL/dX of ``task`` in strips, or None to take the in-memory path (stream_grad.py)."""
+    from sobelcli.cli.stream_grad import stream_grad_input
 
-    from sobelcli.cli.batch import Done
-    from sobelcli.core.correlate import choose_method, correlate2d
-    from sobelcli.core.losses import get_loss
-    from sobelcli.engine.stream import full_convolution_strips
-    from sobelcli.io import ImageError
-
-    source = _open(task.source, fmt, job.read, np.float64, task.output)
-    if source is None:
-        return None
-    k = np.asarray(job.kernel, dtype=np.float64)
-    kh, kw = k.shape
-    raw = Path(task.output).suffix.lower() != ".png"  # a PNG shows dL/dX min-max scaled
-    with source:
-        if kh > source.shape[0] or kw > source.shape[1]:
-            shape_text = f"image of shape {source.shape} is smaller than the kernel {k.shape}"
-            raise ImageError(task.source, shape_text)
-        forward = choose_method(source.shape, k)
-        dy = _LossGradient(source, k, get_loss(job.loss), forward, correlate2d)
-        flipped = np.ascontiguousarray(k[::-1, ::-1])
-        full = (dy.shape[0] + 2 * (kh - 1), dy.shape[1] + 2 * (kw - 1))
-        method = choose_method(full, flipped)
-        shape = source.shape
-        passes = 1 if raw else 2
-        low, high = np.inf, -np.inf
-
-        def strips(progress: Callable[[int, int], None], done: int) -> Iterator[Any]:
-            nonlocal low, high
-            dy.value = 0.0
-            for o0, g in full_convolution_strips(
-                dy, k, correlate=correlate2d, method=method, strip_rows=STRIP_ROWS
-            ):
-                if not np.isfinite(g).all():
-                    raise ImageError(task.source, "values too large: L or its gradient overflows")
-                low, high = min(low, float(g.min())), max(high, float(g.max()))
-                progress(done + o0 + g.shape[0], passes * shape[0])
-                yield g
-
-        dtype = np.float64 if Path(task.output).suffix.lower() == ".npy" else np.float32
-        try:
-            with (
-                _sink(task.output, shape, dtype, job.bits) as sink,
-                _progress("grad-input") as progress,
-                np.errstate(over="ignore", invalid="ignore"),
-            ):
-                if not raw:
-                    for _ in strips(progress, 0):
-                        pass
-                    span = high - low
-                for g in strips(progress, (passes - 1) * shape[0]):
-                    sink.write_rows(g if raw else (g - low) / (span if span > 0 else 1.0))
-                if not np.isfinite(dy.value):  # before the commit: no output
-                    raise ImageError(task.source, "values too large: L or its gradient overflows")
-        except (ValueError, OSError) as exc:  # the commit's errors too
-            raise _as_image_error(exc, task.source, task.output) from None
-    figures = {
-        "wrt": "input",
-        "kernel": job.kernel_name,
-        "loss": job.loss,
-        "L": float(dy.value),
-        "min": low,
-        "max": high,
-    }
-    return Done(list(shape), list(source.notes), figures=figures)
+    return stream_grad_input(job, task)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,6 +60,7 @@ __all__ = [
     "EdgeOptions",
     "RowWriter",
     "StreamResult",
+    "StripStore",
     "edge_maximum",
     "edge_output_shape",
     "edge_strips",
@@ -73,6 +74,32 @@ KINDS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
 OPERATORS: tuple[str, ...] = ("sobel", "scharr", "prewitt")
 #: ``sobelcli.edge_map``: (image, kind, operator, normalize, pad) -> map.
 EdgeMapFunction = Callable[..., NDArray[np.floating]]
+
+
+class StripStore(Protocol):
+    """Strips of the first pass kept for the second (:class:`sobelcli.io.spill.StripFile`)."""
+
+    @property
+    def count(self) -> int:
+        """Strips kept."""
+        ...
+
+    @property
+    def rows(self) -> int:
+        """Rows kept, in all."""
+        ...
+
+    def put(self, values: NDArray[np.floating]) -> bool:
+        """Keep a strip below the others; False (and nothing kept from now on) when it cannot."""
+        ...
+
+    def get(self, index: int) -> NDArray[np.floating]:
+        """Strip ``index``, a new writable array."""
+        ...
+
+    def rows_before(self, index: int) -> int:
+        """Rows of the strips before ``index``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,7 @@ def edge_maximum(
     strip_rows: int | None = None,
     progress: Progress | None = None,
     borders: BorderRows | None = None,
+    keep: StripStore | None = None,
 ) -> float:
     """The first pass: ``max E`` for magnitude, ``max |G|`` for x and y, strip by strip.
 
@@ -166,6 +194,8 @@ def edge_maximum(
         ``progress(rows_done, rows_total)`` after each strip.
     borders : BorderRows, optional
         The rows of the border extension, if already read.
+    keep : StripStore, optional
+        Where each strip's map is kept for the second pass, as long as it takes them.
 
     Returns
     -------
@@ -183,6 +213,8 @@ def edge_maximum(
         top = max(top, float(values.max()))
         if options.kind != "magnitude":  # max |G| = max(max G, -min G), without a temporary
             top = max(top, -float(values.min()))
+        if keep is not None and not keep.put(values):
+            keep = None  # the store is full: the second pass computes the strips again
         if progress is not None:
             progress(o0 + values.shape[0], oh)
         del values  # before the next strip is computed
@@ -251,16 +283,21 @@ def edge_strips(
     for o0, values in _edge_pass(source, options, edge_map, strip_rows, borders):
         if options.passes == 2:
             assert top is not None
-            if options.kind == "magnitude":
-                if top > 0:
-                    np.divide(values, top, out=values)  # as the in-memory scale_rows
-            else:
-                if top > 0:
-                    values /= 2 * values.dtype.type(top)  # as edge_map: signed /= 2 * top
-                values += 0.5
+            _normalise(values, options.kind, top)
         report(done + o0 + values.shape[0], total)
         yield o0, values
         del values  # the caller holds it while it needs it
+
+
+def _normalise(values: NDArray[np.floating], kind: str, top: float) -> None:
+    """In place, as ``edge_map`` does: ``E / top``; a signed map ``G / (2 top) + 0.5``."""
+    if kind == "magnitude":
+        if top > 0:
+            np.divide(values, top, out=values)  # as the in-memory scale_rows
+    else:
+        if top > 0:
+            values /= 2 * values.dtype.type(top)  # as edge_map: signed /= 2 * top
+        values += 0.5
 
 
 def stream_edge_map(
@@ -271,6 +308,7 @@ def stream_edge_map(
     edge_map: EdgeMapFunction,
     strip_rows: int | None = None,
     progress: Progress | None = None,
+    keep: StripStore | None = None,
 ) -> StreamResult:
     """Write the edge map of a row source to a row sink, strip by strip (two passes if normalised).
 
@@ -289,6 +327,10 @@ def stream_edge_map(
     strip_rows : int, optional
     progress : callable, optional
         ``progress(rows_done, rows_total)``, rows_total counting both passes.
+    keep : StripStore, optional
+        Where the first pass keeps each strip's map: the second pass reads them back, divides
+        them and writes them, instead of reading and computing the strips again (the same
+        floats: the same operations made them). When the store fails, it computes them again.
 
     Returns
     -------
@@ -316,7 +358,16 @@ def stream_edge_map(
             strip_rows=strip_rows,
             progress=report,
             borders=borders,
+            keep=keep,
         )
+    if top is not None and keep is not None and keep.rows == shape[0]:
+        for count in range(keep.count):
+            values = keep.get(count)
+            _normalise(values, options.kind, top)
+            sink.write_rows(values)
+            second(keep.rows_before(count + 1), shape[0])
+            del values
+        return StreamResult(shape, keep.count, options.passes, top)
     count = 0
     strips = edge_strips(
         source,

@@ -205,6 +205,9 @@ class GreySource:
             name=self.name,
         )
 
+    def read_once(self) -> None:
+        """The rows will be read once only: a copy kept for a second pass is not needed."""
+
     def close(self) -> None:
         """Release the file (idempotent)."""
 

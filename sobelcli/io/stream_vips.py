@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sobelcli.io.files import anonymous_file
+from sobelcli.io.spill import room_for
 from sobelcli.io.stream_base import (
     DecodeError,
     GreySource,
@@ -139,7 +140,7 @@ class VipsSource(GreySource):
         self.raw_bytes = self._row_bytes * self.shape[0]  #: bytes of the decoded samples
         self._spill = -1  # descriptor of the copy of the decoded rows, -1: none
         self._spilled = 0  # rows above this are in the copy
-        if self.options.spill is not None and _room_for(self.options.spill, self.raw_bytes):
+        if self.options.spill is not None and room_for(self.options.spill, self.raw_bytes):
             try:
                 self._spill = anonymous_file(self.options.spill)
             except OSError:
@@ -185,6 +186,12 @@ class VipsSource(GreySource):
         if self._spill >= 0 and r0 == self._spilled:
             self._keep(rows)
         return rows
+
+    def read_once(self) -> None:
+        """No copy of the decoded samples: the caller reads the rows once."""
+        if self._spill >= 0 and self._spilled == 0:
+            os.close(self._spill)
+            self._spill = -1
 
     def _keep(self, rows: NDArray[Any]) -> None:
         """Append decoded rows to the copy; on a full disk, drop the copy and decode again."""
@@ -285,20 +292,6 @@ def _png_header(path: str) -> _PngHeader | None:
     except OSError:
         return None
     return _PngHeader(ihdr[16], ihdr[17], frames)
-
-
-#: A copy of the decoded samples is made only where the disk has this many times its size
-#: free: the output, written beside it, must never run out of room because of it.
-SPILL_ROOM = 4
-
-
-def _room_for(folder: str, size: int) -> bool:
-    """Whether ``folder``'s file system has :data:`SPILL_ROOM` times ``size`` bytes free."""
-    try:
-        st = os.statvfs(folder)
-    except (OSError, AttributeError):  # no statvfs (Windows): no copy
-        return False
-    return st.f_bavail * st.f_frsize >= SPILL_ROOM * size
 
 
 def _drop_cache(pyvips: Any) -> None:

@@ -257,3 +257,34 @@ def test_full_convolution_in_float32_and_to_a_sink(rng: np.random.Generator) -> 
     np.testing.assert_array_equal(sink.array(), expected)
     with pytest.raises(ValueError, match="kernel"):
         list(full_convolution_strips(Rows(dy), [[np.nan]], correlate=sobelcli.correlate2d))
+
+
+@pytest.mark.parametrize("fail_at", [None, 0, 3])
+def test_strips_kept_on_disk_write_the_same_map_and_a_failing_store_recomputes(
+    rng: np.random.Generator, tmp_path, fail_at: int | None
+) -> None:
+    """The second pass reads the first pass's strips back (nothing read from the source) or,
+    when the store gives up part of the way, computes them again: the same map either way."""
+    from sobelcli.io.spill import StripFile
+
+    for kind, pad in (("magnitude", None), ("x", "reflect"), ("y", "wrap")):
+        image = grey(rng, (37, 23), np.float32)
+        options = EdgeOptions(kind, "sobel", True, pad)  # type: ignore[arg-type]
+        source, sink = Rows(image), ListSink()
+        with StripFile(str(tmp_path), image.nbytes) as keep:
+            assert keep.ready
+            if fail_at is not None:
+                real_put, calls = keep.put, [0]
+
+                def put(values, real_put=real_put, calls=calls):
+                    calls[0] += 1
+                    return real_put(values) if calls[0] <= fail_at else (keep.close() or False)
+
+                keep.put = put  # type: ignore[method-assign]
+            stream_edge_map(
+                source, sink, options, edge_map=sobelcli.edge_map, strip_rows=4, keep=keep
+            )
+        np.testing.assert_array_equal(sink.array(), sobelcli.edge_map(image, kind, pad=pad))
+        read_twice = source.rows_read >= 2 * image.shape[0]
+        assert read_twice == (fail_at is not None)  # kept: the source is read once
+    assert list(tmp_path.iterdir()) == []  # the kept strips had no name

@@ -283,6 +283,7 @@ def test_a_second_pass_reads_the_nameless_spill_file_not_the_decoder(
     """With a spill folder the file is decoded once; on a full or nearly full disk, again."""
     import errno
 
+    from sobelcli.io import spill as spill_module
     from sobelcli.io import stream_vips
 
     pixels = rng.integers(0, 256, (83, 70, 3), dtype=np.uint8)
@@ -302,7 +303,7 @@ def test_a_second_pass_reads_the_nameless_spill_file_not_the_decoder(
 
         monkeypatch.setattr(stream_vips.os, "pwrite", refuse)
     if disk == "too little room":  # the output must keep its room: no copy at all
-        monkeypatch.setattr(stream_vips, "SPILL_ROOM", 10**15)
+        monkeypatch.setattr(spill_module, "SPILL_ROOM", 10**15)
     spill = tmp_path / "spill"
     spill.mkdir()
     options = SourceOptions(dtype=np.float32, spill=str(spill))

@@ -1,0 +1,118 @@
+"""Strips kept on disk between two passes, in a file without a name: no memory, no leftovers.
+
+A normalised edge map takes two passes (the maximum first). Rather than computing every strip
+again, the first pass writes each strip's floats to a file that has no name
+(:func:`sobelcli.io.files.anonymous_file`), beside the output; the second reads them back,
+mostly from the disk's cache, divides and writes them. The file is made only where the disk
+has :data:`SPILL_ROOM` times its size free, so the output never runs short of room because of
+it, and gone when closed, or when the process ends in any way.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sobelcli.io.files import anonymous_file
+
+__all__ = ["SPILL_ROOM", "StripFile", "room_for"]
+
+#: A copy is made only where the disk has this many times its size free.
+SPILL_ROOM = 4
+
+
+def room_for(folder: str, size: int) -> bool:
+    """Whether ``folder``'s file system has :data:`SPILL_ROOM` times ``size`` bytes free."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs (Windows): no copy
+        return False
+    return st.f_bavail * st.f_frsize >= SPILL_ROOM * size
+
+
+class StripFile:
+    """Strips of rows kept in a nameless file, top to bottom, read back by index.
+
+    A :class:`sobelcli.engine.stream.StripStore`. A write that fails or falls short (a full
+    disk) drops the file: ``put`` says False from then on, and the caller computes again.
+
+    Parameters
+    ----------
+    folder : str
+        Where the file goes (the output's folder).
+    size : int
+        Bytes it will hold at most; no file is made without room for :data:`SPILL_ROOM` times.
+    """
+
+    def __init__(self, folder: str, size: int) -> None:
+        self._fd = -1
+        if room_for(folder, size):
+            try:
+                self._fd = anonymous_file(folder)
+            except OSError:
+                pass
+        self._strips: list[tuple[int, tuple[int, ...], np.dtype[Any]]] = []  # offset, shape
+        self._end = 0
+        self._rows = [0]  # rows before each strip
+
+    @property
+    def ready(self) -> bool:
+        """Whether strips can be kept (a file was made, and no write has failed)."""
+        return self._fd >= 0
+
+    @property
+    def count(self) -> int:
+        """Strips kept."""
+        return len(self._strips)
+
+    @property
+    def rows(self) -> int:
+        """Rows kept, in all."""
+        return self._rows[-1]
+
+    def rows_before(self, index: int) -> int:
+        """Rows of the strips before ``index``."""
+        return self._rows[index]
+
+    def put(self, values: NDArray[Any]) -> bool:
+        """Keep a strip below the others; False, and the file dropped, when it cannot."""
+        if self._fd < 0:
+            return False
+        data = np.ascontiguousarray(values)
+        try:
+            if os.pwrite(self._fd, data.data, self._end) != data.nbytes:
+                raise OSError("a short write")
+        except OSError:
+            self.close()
+            return False
+        self._strips.append((self._end, data.shape, data.dtype))
+        self._end += data.nbytes
+        self._rows.append(self._rows[-1] + data.shape[0])
+        return True
+
+    def get(self, index: int) -> NDArray[Any]:
+        """Strip ``index``, as a new writable array."""
+        offset, shape, dtype = self._strips[index]
+        size = int(np.prod(shape)) * dtype.itemsize
+        data = os.pread(self._fd, size, offset) if self._fd >= 0 else b""
+        if len(data) != size:
+            raise OSError("a strip kept on disk was cut short")
+        return np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+
+    def close(self) -> None:
+        """Drop the file (idempotent); nothing kept is readable after."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            self._strips.clear()
+            self._rows = [0]
+            self._end = 0
+
+    def __enter__(self) -> StripFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
