@@ -17,9 +17,11 @@ whole images::
             stream_edge_map(src, out, EdgeOptions(), edge_map=sobelcli.edge_map)
 
 Normalising by the global maximum takes two passes, as libvips does: the first computes every
-strip and keeps only its maximum; the second computes them again and divides. ``magnitude``
-is ``E / max E``; ``x`` and ``y`` are ``G / (2 max |G|) + 0.5``; ``angle`` is mapped pointwise,
-``(atan2(Gy, Gx) + pi) / (2 pi)``, in one pass; unnormalised maps take one pass.
+strip and keeps its maximum; the second computes them again and divides, or, given a
+:class:`StripStore` (``keep=``) where the first pass kept every strip, reads them back.
+``magnitude`` is ``E / max E``; ``x`` and ``y`` are ``G / (2 max |G|) + 0.5``; ``angle`` is
+mapped pointwise, ``(atan2(Gy, Gx) + pi) / (2 pi)``, in one pass; unnormalised maps take one
+pass.
 
 Memory: a strip of ``strip_rows`` rows (about ``STRIP_BYTES`` by default) and the buffers of
 one ``edge_map`` call on it; never an array of the image's size.
