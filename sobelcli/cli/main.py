@@ -86,18 +86,43 @@ def quiet_unraisable(unraisable: Any) -> None:
 
 
 _received: list[int] = []
+_deferred: list[int] = []  # signals that arrived in a ``stops_deferred`` block; [-1]: none yet
 
 
 def _on_terminate(signum: int, frame: Any) -> None:
     _received.append(signum)
     sys.unraisablehook = quiet_unraisable
+    if _deferred and _deferred[-1] == -1:
+        _deferred[-1] = signum
+        return
     raise Terminated(signum)
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _received.append(signum)
     sys.unraisablehook = quiet_unraisable
+    if _deferred and _deferred[-1] == -1:
+        _deferred[-1] = signum
+        return
     raise KeyboardInterrupt
+
+
+@contextmanager
+def stops_deferred() -> Iterator[None]:
+    """A stopping signal that arrives in the block is raised as it ends, not in the middle.
+
+    For a few statements that must happen together (count a result and print its line). The
+    handlers run in the main thread, as Python runs them: the kernel's mask is not touched.
+    """
+    _deferred.append(-1)
+    try:
+        yield
+    finally:
+        signum = _deferred.pop()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    if signum != -1:
+        raise Terminated(signum)
 
 
 def _install_handlers() -> list[int]:

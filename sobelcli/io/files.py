@@ -28,6 +28,7 @@ __all__ = [
     "forget_part",
     "new_part",
     "remove_unfinished",
+    "signals_held",
 ]
 
 
@@ -155,7 +156,7 @@ def forget_part(name: Path) -> None:
 
 def drop_part(name: Path) -> None:
     """Remove the temporary ``name`` (a file or a folder), with the stopping signals held back."""
-    with _signals_held():  # a second signal must not skip the clean-up
+    with signals_held():  # a second signal must not skip the clean-up
         _remove_path(name)
     forget_part(name)
 
@@ -203,7 +204,7 @@ _STOP_SIGNALS = ("SIGINT", "SIGHUP", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
 
 
 @contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """Hold the stopping signals back for a moment (delivered on leaving), where the OS can."""
     held = {getattr(signal, n) for n in _STOP_SIGNALS if hasattr(signal, n)}
     try:

@@ -371,3 +371,30 @@ def test_runner_reports_an_idle_worker_that_died(tmp_path: Path) -> None:
     assert by_name["slow.png"].status == "cancelled"
     assert by_name["slow.png"].error == pool.WORKER_DIED
     assert runner.failure == "a worker process died (killed by SIGKILL; out of memory?)"
+
+
+def test_a_stop_inside_stops_deferred_is_raised_as_the_block_ends() -> None:
+    """What must happen together (a result counted and its line printed) is never split."""
+    from sobelcli.cli import main
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, main._on_terminate)
+    signal.signal(signal.SIGINT, main._on_sigint)
+    steps: list[str] = []
+    try:
+        with pytest.raises(main.Terminated) as stopped:
+            with main.stops_deferred():
+                steps.append("counted")
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler runs here, and returns
+                steps.append("told")
+        assert stopped.value.signum == signal.SIGTERM and steps == ["counted", "told"]
+        with pytest.raises(KeyboardInterrupt):
+            with main.stops_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+                steps.append("seen")
+        assert steps[-1] == "seen"
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)

@@ -28,7 +28,7 @@ from sobelcli.cli.batch.worker import (
     attempt,
     error_message,
 )
-from sobelcli.cli.main import signal_name
+from sobelcli.cli.main import signal_name, stops_deferred
 
 #: The reason given for the inputs not run after a worker died.
 WORKER_DIED = "a worker process died"
@@ -111,8 +111,11 @@ class Runner:
         stopping = False
         while pending:
             # While stopping, the pool's thread cancels what has not started; a cancelled
-            # future never wakes a waiter, hence the short timeout and the look at each.
-            done, _ = wait(pending, timeout=0.1 if stopping else None, return_when=FIRST_COMPLETED)
+            # future never wakes a waiter, hence the look at each. A stop signal is raised
+            # between waits, never inside one: ``wait`` takes every future's lock in turn, and
+            # an exception there would leave some held, and the pool's thread stuck at exit.
+            with stops_deferred():
+                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             if stopping:
                 done |= {f for f in pending if f.cancelled()}
             for future in sorted(done, key=self._index.__getitem__):

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sobelcli.cli import report
 from sobelcli.cli.batch.types import Result, Task
+from sobelcli.cli.main import stops_deferred
 
 
 @dataclass
@@ -98,8 +99,11 @@ def execute(
                         report.console().print(
                             f"error: {runner.failure}", markup=False, style="red"
                         )
-                    report_result(result, tally, as_json, quiet)
-                    seen.add(result.input)
+                    # A stop signal waits until the result is counted, told and marked seen:
+                    # else the summary would count it twice, or tell it without its line.
+                    with stops_deferred():
+                        report_result(result, tally, as_json, quiet)
+                        seen.add(result.input)
                     done = bar.tasks[0].completed + 1
                     rate = done / max(time.perf_counter() - start, 1e-9)
                     bar.update(task_id, completed=done, extra=f"{rate:.1f}/s")
