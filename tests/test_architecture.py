@@ -20,7 +20,7 @@ STDLIB = set(sys.stdlib_module_names)
 #: (``sobelcli`` alone is the public facade of core, for the optional parts.)
 ALLOWED = {
     "names": set(),
-    "engine": set(),
+    "engine": {"names"},
     "io": {"names"},
     "core": {"engine", "names"},
     "nn": {"core", "io", "engine", "names"},

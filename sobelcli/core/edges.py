@@ -32,6 +32,7 @@ from sobelcli import engine as _engine
 from sobelcli.core.correlate import _as_2d, result_dtype
 from sobelcli.core.kernels import SMOOTH, sobel_factors
 from sobelcli.core.smooth import gaussian
+from sobelcli.engine.strips import NUMPY_PAD
 from sobelcli.names import OUTPUT_KINDS, PAD_MODES
 
 __all__ = [
@@ -48,14 +49,6 @@ __all__ = [
 
 Kind = Literal["magnitude", "x", "y", "angle"]
 
-#: scipy.ndimage's names for the border modes, and numpy.pad's name for each.
-NUMPY_PAD: dict[str, str] = {
-    "reflect": "symmetric",  # d c b a | a b c d | d c b a
-    "mirror": "reflect",  # d c b | a b c d | c b a
-    "nearest": "edge",  # a a a | a b c d | d d d
-    "constant": "constant",  # 0 0 0 | a b c d | 0 0 0
-    "wrap": "wrap",  # b c d | a b c d | a b c
-}
 assert tuple(NUMPY_PAD) == PAD_MODES
 
 

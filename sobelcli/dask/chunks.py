@@ -27,18 +27,14 @@ except ImportError as exc:  # pragma: no cover - the extra is not installed
 from numpy.typing import NDArray
 
 import sobelcli
+from sobelcli.engine.strips import NUMPY_PAD
+from sobelcli.names import OUTPUT_KINDS
 
 Method = Literal["auto", "direct", "separable", "fft"]
 #: The output kinds of :func:`edge_map`, as :func:`sobelcli.edge_map` names them.
-KINDS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
+KINDS: tuple[str, ...] = OUTPUT_KINDS
 #: scipy.ndimage's border modes (the ``pad`` names) and numpy.pad's name for each.
-PAD_MODES: dict[str, str] = {
-    "reflect": "symmetric",
-    "mirror": "reflect",
-    "nearest": "edge",
-    "constant": "constant",
-    "wrap": "wrap",
-}
+PAD_MODES: dict[str, str] = NUMPY_PAD
 #: The in-memory methods of a correlation, run on each chunk.
 METHODS: tuple[str, ...] = ("auto", "direct", "separable", "fft")
 #: A 3 x 3 operator reads 2 rows (columns) past each output row (column).

@@ -55,6 +55,7 @@ from sobelcli.engine.stream_strips import (
     Window,
     padded_strips,
 )
+from sobelcli.names import OPERATORS, OUTPUT_KINDS
 
 __all__ = [
     "KINDS",
@@ -72,8 +73,7 @@ __all__ = [
 ]
 
 Kind = Literal["magnitude", "x", "y", "angle"]
-KINDS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
-OPERATORS: tuple[str, ...] = ("sobel", "scharr", "prewitt")
+KINDS: tuple[str, ...] = OUTPUT_KINDS
 #: ``sobelcli.edge_map``: (image, kind, operator, normalize, pad) -> map.
 EdgeMapFunction = Callable[..., NDArray[np.floating]]
 

@@ -32,6 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.engine.strips import NUMPY_PAD
+
 __all__ = [
     "NUMPY_PAD",
     "STRIP_BYTES",
@@ -46,14 +48,6 @@ __all__ = [
     "padded_strips",
 ]
 
-#: numpy.pad's name for each scipy.ndimage border mode.
-NUMPY_PAD: dict[str, str] = {
-    "reflect": "symmetric",
-    "mirror": "reflect",
-    "nearest": "edge",
-    "constant": "constant",
-    "wrap": "wrap",
-}
 #: Bytes of one strip of input rows when the strip height is not given: 512 KiB, small
 #: enough that a strip and the buffers of its computation stay in the caches and add ~9 MB
 #: to the process at 2048 x 2048 (15 MB at 6144 x 6144), large enough that the per-strip

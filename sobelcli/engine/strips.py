@@ -17,6 +17,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+#: scipy.ndimage's names for the border modes (``names.PAD_MODES``), and numpy.pad's for each:
+#: the one table of the package (core, the strips and Dask's chunks pad with it).
+NUMPY_PAD: dict[str, str] = {
+    "reflect": "symmetric",  # d c b a | a b c d | d c b a
+    "mirror": "reflect",  # d c b | a b c d | c b a
+    "nearest": "edge",  # a a a | a b c d | d d d
+    "constant": "constant",  # 0 0 0 | a b c d | 0 0 0
+    "wrap": "wrap",  # b c d | a b c d | a b c
+}
+
 Array = NDArray[np.floating]
 Buffers = list[NDArray[Any]]
 

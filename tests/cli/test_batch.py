@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -15,23 +16,14 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from sobelcli.cli.batch import inputs, pool, types
 from sobelcli.cli.batch import plan as batch_plan
-from sobelcli.cli.main import cli
 from sobelcli.io import ImageError
+from tests.cli.helpers import png as _png
+from tests.cli.helpers import run
 
-
-def run(*args: str, input: bytes | None = None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-
-
-def png(path: Path, seed: int = 0, shape: tuple[int, int] = (20, 30)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
-    path.write_bytes(iio.imwrite("<bytes>", pixels, extension=".png"))
-    return path
+png = functools.partial(_png, shape=(20, 30))  # this file's default picture
 
 
 def bomb_png(path: Path, width: int = 100_000, height: int = 100_000) -> Path:
@@ -109,7 +101,7 @@ def test_folder_with_good_and_bad_files(mixed: Path, tmp_path: Path, jobs: str) 
 
 
 def test_batch_output_equals_single_runs(tmp_path: Path) -> None:
-    files = [png(tmp_path / "in" / f"p{i}.png", i, (40, 50)) for i in range(5)]
+    files = [png(tmp_path / "in" / f"p{i}.png", i, shape=(40, 50)) for i in range(5)]
     for jobs in ("1", "2"):
         assert (
             run(

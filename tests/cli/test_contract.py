@@ -3,6 +3,7 @@ options that do nothing refused, completion of file names, logs that grep well."
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -12,26 +13,13 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from sobelcli.cli.main import cli
 from sobelcli.core.kernels import SOBEL_X
+from tests.cli.helpers import png as _png
+from tests.cli.helpers import records, run
 from tests.conftest import SAMPLES
 
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def png(path: Path, seed: int = 0, shape: tuple[int, int] = (16, 18)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
-    path.write_bytes(iio.imwrite("<bytes>", pixels, extension=".png"))
-    return path
-
-
-def records(result) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+png = functools.partial(_png, shape=(16, 18))  # this file's default picture
 
 
 # --- one JSON contract ----------------------------------------------------------------------
