@@ -27,8 +27,10 @@ __all__ = [
     "drop_part",
     "forget_part",
     "new_part",
+    "read_at",
     "remove_unfinished",
     "signals_held",
+    "write_at",
 ]
 
 
@@ -119,8 +121,8 @@ def new_part(target: Path, *, folder: bool = False) -> Path:
         except FileExistsError:
             _unfinished.discard(entry)  # another writer's file
             continue
-        except BaseException:
-            _unfinished.discard(entry)
+        except BaseException:  # an error, or a stop even as the file was made: ours to remove
+            drop_part(name)
             raise
         return name
     raise FileExistsError(f"no free temporary name beside {target}")
@@ -147,6 +149,39 @@ def anonymous_file(folder: str | os.PathLike[str]) -> int:
         os.unlink(name)
         return fd
     raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def read_at(fd: int, size: int, offset: int) -> bytearray:
+    """Up to ``size`` bytes of ``fd`` from ``offset``: fewer only at the end of the file.
+
+    A positioned read may return less than asked (reads over 2 GB, a signal): this one goes
+    on until it has them all or the file ends. OSError as the OS raises it.
+    """
+    buf = bytearray(size)
+    view = memoryview(buf)
+    done = 0
+    while done < size:
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got == 0:
+            break
+        done += got
+    del view
+    del buf[done:]
+    return buf
+
+
+def write_at(fd: int, data: Any, offset: int) -> None:
+    """All of ``data`` (bytes-like) to ``fd`` at ``offset``, however many writes it takes.
+
+    Raises OSError when the OS refuses (a full disk), also after part of it is written.
+    """
+    view = memoryview(data).cast("B")
+    done = 0
+    while done < len(view):
+        wrote = os.pwrite(fd, view[done:], offset + done)
+        if wrote == 0:
+            raise OSError("no progress writing")
+        done += wrote
 
 
 def forget_part(name: Path) -> None:

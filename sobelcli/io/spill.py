@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sobelcli.io.files import anonymous_file
+from sobelcli.io.files import anonymous_file, read_at, write_at
 
-__all__ = ["SPILL_ROOM", "StripFile", "room_for"]
+__all__ = ["SPILL_ROOM", "SpillFile", "StripFile", "room_for"]
 
 #: A copy is made only where the disk has this many times its size free.
 SPILL_ROOM = 4
@@ -33,11 +33,12 @@ def room_for(folder: str, size: int) -> bool:
     return st.f_bavail * st.f_frsize >= SPILL_ROOM * size
 
 
-class StripFile:
-    """Strips of rows kept in a nameless file, top to bottom, read back by index.
+class SpillFile:
+    """Bytes appended to a nameless file and read back by offset.
 
-    A :class:`sobelcli.engine.stream.StripStore`. A write that fails or falls short (a full
-    disk) drops the file: ``put`` says False from then on, and the caller computes again.
+    The one primitive of both copies kept between passes (a strip store's maps, a decoder's
+    samples). A write that fails (a full disk) drops the file: ``append`` says False
+    from then on, and the caller does without it. Nothing is left on disk in any case.
 
     Parameters
     ----------
@@ -49,19 +50,67 @@ class StripFile:
 
     def __init__(self, folder: str, size: int) -> None:
         self._fd = -1
+        self.size = 0  #: bytes appended so far
         if room_for(folder, size):
             try:
                 self._fd = anonymous_file(folder)
             except OSError:
                 pass
+
+    @property
+    def ready(self) -> bool:
+        """Whether bytes can be kept (a file was made, and no write has failed)."""
+        return self._fd >= 0
+
+    def append(self, data: Any) -> bool:
+        """Write ``data`` (bytes-like) after the bytes kept; False, and the file dropped, if not."""
+        if self._fd < 0:
+            return False
+        try:
+            write_at(self._fd, data, self.size)
+        except OSError:  # part may be written: the copy is dropped, never read with a hole
+            self.close()
+            return False
+        self.size += memoryview(data).nbytes
+        return True
+
+    def read(self, offset: int, size: int) -> bytearray:
+        """``size`` bytes from ``offset``, writable; OSError when the file has fewer."""
+        data = read_at(self._fd, size, offset) if self._fd >= 0 else bytearray()
+        if len(data) != size:
+            raise OSError("a copy kept on disk was cut short")
+        return data
+
+    def close(self) -> None:
+        """Drop the file (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            self.size = 0
+
+
+class StripFile:
+    """Strips of rows kept in a :class:`SpillFile`, top to bottom, read back by index.
+
+    A :class:`sobelcli.engine.stream.StripStore`: ``put`` says False once the file is gone,
+    and the caller computes again.
+
+    Parameters
+    ----------
+    folder : str
+    size : int
+        As :class:`SpillFile`'s.
+    """
+
+    def __init__(self, folder: str, size: int) -> None:
+        self._file = SpillFile(folder, size)
         self._strips: list[tuple[int, tuple[int, ...], np.dtype[Any]]] = []  # offset, shape
-        self._end = 0
         self._rows = [0]  # rows before each strip
 
     @property
     def ready(self) -> bool:
-        """Whether strips can be kept (a file was made, and no write has failed)."""
-        return self._fd >= 0
+        """Whether strips can be kept."""
+        return self._file.ready
 
     @property
     def count(self) -> int:
@@ -78,38 +127,28 @@ class StripFile:
         return self._rows[index]
 
     def put(self, values: NDArray[Any]) -> bool:
-        """Keep a strip below the others; False, and the file dropped, when it cannot."""
-        if self._fd < 0:
-            return False
+        """Keep a strip below the others; False (and nothing kept) when it cannot."""
         data = np.ascontiguousarray(values)
-        try:
-            if os.pwrite(self._fd, data.data, self._end) != data.nbytes:
-                raise OSError("a short write")
-        except OSError:
-            self.close()
+        offset = self._file.size
+        if not self._file.append(data):
+            self._strips.clear()
+            self._rows = [0]
             return False
-        self._strips.append((self._end, data.shape, data.dtype))
-        self._end += data.nbytes
+        self._strips.append((offset, data.shape, data.dtype))
         self._rows.append(self._rows[-1] + data.shape[0])
         return True
 
     def get(self, index: int) -> NDArray[Any]:
         """Strip ``index``, as a new writable array."""
         offset, shape, dtype = self._strips[index]
-        size = int(np.prod(shape)) * dtype.itemsize
-        data = os.pread(self._fd, size, offset) if self._fd >= 0 else b""
-        if len(data) != size:
-            raise OSError("a strip kept on disk was cut short")
-        return np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+        data = self._file.read(offset, int(np.prod(shape)) * dtype.itemsize)
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
 
     def close(self) -> None:
         """Drop the file (idempotent); nothing kept is readable after."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-            self._strips.clear()
-            self._rows = [0]
-            self._end = 0
+        self._file.close()
+        self._strips.clear()
+        self._rows = [0]
 
     def __enter__(self) -> StripFile:
         return self

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.io.files import read_at
 from sobelcli.io.stream_base import GreySource, SourceOptions, one_line
 from sobelcli.io.stream_sink import AtomicSink
 
@@ -57,18 +58,12 @@ class NpySource(GreySource):
         if self._fd is None:
             raise ValueError(f"{self.name}: the source is closed")
         size = self.raw_dtype.itemsize * self._row_items
-        want = (r1 - r0) * size
-        buf = bytearray(want)
-        view = memoryview(buf)
-        done = 0
-        while done < want:  # pread may return less than asked (large reads, signals)
-            try:
-                got = os.preadv(self._fd, [view[done:]], self._offset + r0 * size + done)
-            except OSError as exc:
-                raise OSError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
-            if got == 0:
-                raise ValueError(f"{self.name}: the .npy is truncated at row {r0 + done // size}")
-            done += got
+        try:
+            buf = read_at(self._fd, (r1 - r0) * size, self._offset + r0 * size)
+        except OSError as exc:
+            raise OSError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
+        if len(buf) < (r1 - r0) * size:
+            raise ValueError(f"{self.name}: the .npy is truncated at row {r0 + len(buf) // size}")
         flat = np.frombuffer(buf, dtype=self.raw_dtype)
         return flat.reshape((r1 - r0, *self.raw_shape[1:]))
 

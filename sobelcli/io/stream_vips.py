@@ -29,8 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from sobelcli.io.files import anonymous_file
-from sobelcli.io.spill import room_for
+from sobelcli.io.spill import SpillFile
 from sobelcli.io.stream_base import (
     DecodeError,
     GreySource,
@@ -138,13 +137,10 @@ class VipsSource(GreySource):
         self._pool: ThreadPoolExecutor | None = None
         self._row_bytes = int(np.prod(raw_shape[1:])) * self.raw_dtype.itemsize
         self.raw_bytes = self._row_bytes * self.shape[0]  #: bytes of the decoded samples
-        self._spill = -1  # descriptor of the copy of the decoded rows, -1: none
+        spill = self.options.spill
+        #: the copy of the decoded rows from the top, for a second pass (None: decode again)
+        self._copy = SpillFile(spill, self.raw_bytes) if spill is not None else None
         self._spilled = 0  # rows above this are in the copy
-        if self.options.spill is not None and room_for(self.options.spill, self.raw_bytes):
-            try:
-                self._spill = anonymous_file(self.options.spill)
-            except OSError:
-                pass  # no file there: decode again
 
     def _open(self, name: str) -> Any:
         try:
@@ -161,10 +157,11 @@ class VipsSource(GreySource):
         if self._image is None and r1 > self._spilled:
             raise ValueError(f"{self.name}: the source is closed")
         if r0 < self._next and r1 <= self._spilled:  # behind the decoder, in the copy
-            size = (r1 - r0) * self._row_bytes
-            data = os.pread(self._spill, size, r0 * self._row_bytes)
-            if len(data) != size:
-                raise OSError(f"{self.name}: its decoded copy was cut short")
+            assert self._copy is not None
+            try:
+                data = self._copy.read(r0 * self._row_bytes, (r1 - r0) * self._row_bytes)
+            except OSError as exc:
+                raise OSError(f"{self.name}: {exc}") from None
             return np.frombuffer(data, dtype=self.raw_dtype).reshape((r1 - r0, *self.raw_shape[1:]))
         if r0 < self._next:  # behind the decoder: start again from the top
             self._image = self._region = None
@@ -183,24 +180,21 @@ class VipsSource(GreySource):
             rows = np.ascontiguousarray(rows[..., :-1] if rows.shape[-1] > 2 else rows[..., 0])
         if self._high_byte:
             rows = (rows >> 8).astype(np.uint8)
-        if self._spill >= 0 and r0 == self._spilled:
+        if self._copy is not None and self._copy.ready and r0 == self._spilled:
             self._keep(rows)
         return rows
 
     def read_once(self) -> None:
         """No copy of the decoded samples: the caller reads the rows once."""
-        if self._spill >= 0 and self._spilled == 0:
-            os.close(self._spill)
-            self._spill = -1
+        if self._copy is not None and self._spilled == 0:
+            self._copy.close()
+            self._copy = None
 
     def _keep(self, rows: NDArray[Any]) -> None:
         """Append decoded rows to the copy; on a full disk, drop the copy and decode again."""
-        try:
-            if os.pwrite(self._spill, rows.data, self._spilled * self._row_bytes) != rows.nbytes:
-                raise OSError("a short write")  # a nearly full disk: never a hole in the copy
-        except OSError:
-            os.close(self._spill)
-            self._spill, self._spilled = -1, 0
+        assert self._copy is not None
+        if not self._copy.append(np.ascontiguousarray(rows)):  # a full disk: decode again
+            self._copy, self._spilled = None, 0
             return
         self._spilled += rows.shape[0]
         if self._spilled == self.shape[0]:  # all in the copy: the decoder's buffers can go
@@ -252,9 +246,9 @@ class VipsSource(GreySource):
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        if self._spill >= 0:
-            os.close(self._spill)
-            self._spill, self._spilled = -1, 0
+        if self._copy is not None:
+            self._copy.close()
+            self._copy, self._spilled = None, 0
         self._image = None
         self._region = None
         self._kept = None

@@ -301,7 +301,7 @@ def test_a_second_pass_reads_the_nameless_spill_file_not_the_decoder(
         def refuse(*args):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(stream_vips.os, "pwrite", refuse)
+        monkeypatch.setattr(spill_module.os, "pwrite", refuse)
     if disk == "too little room":  # the output must keep its room: no copy at all
         monkeypatch.setattr(spill_module, "SPILL_ROOM", 10**15)
     spill = tmp_path / "spill"
