@@ -12,7 +12,8 @@ import os
 import queue
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -104,14 +105,8 @@ class AtomicSink:
             )
         if arr.shape[0] == 0:
             return
-        try:
+        with self._or_abort():
             self._write(arr)
-        except OSError as exc:
-            self.abort()
-            raise OSError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
-        except BaseException:
-            self.abort()
-            raise
         self.rows_written += arr.shape[0]
 
     def commit(self) -> None:
@@ -132,17 +127,23 @@ class AtomicSink:
                 f"{self.path}: only {self.rows_written} of {self.shape[0]} rows were written; "
                 "nothing saved"
             )
-        try:
+        with self._or_abort():
             self._finish()
             self._rename()
             forget_part(self.temp)
+        self._state = "committed"
+
+    @contextmanager
+    def _or_abort(self) -> Iterator[None]:
+        """Any failure in the block aborts the sink; an OSError comes out naming the target."""
+        try:
+            yield
         except OSError as exc:
             self.abort()
             raise OSError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
         except BaseException:
             self.abort()
             raise
-        self._state = "committed"
 
     def _rename(self) -> None:
         if not self._folder or not self._target.exists():
