@@ -7,9 +7,9 @@ The public API is imported lazily, so that ``sobelcli --help`` starts without nu
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sobelcli._lazy import lazy_names
 from sobelcli._version import __version__
 
 #: public name -> module that defines it
@@ -38,17 +38,7 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sobelcli' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _API)
 
 
 if TYPE_CHECKING:  # pragma: no cover

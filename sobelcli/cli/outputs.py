@@ -27,7 +27,7 @@ def output_format_of(images: tuple[str, ...], output: str | None, batch: Any) ->
 
 def format_of(target: str, fmt_name: str | None) -> str:
     """The format of a single output, which --format, if given, must agree with."""
-    from sobelcli.io.write import is_stream
+    from sobelcli.io.files import is_stream
 
     if is_stream(target):  # stdout or a device: --format says, PNG by default
         return fmt_name or "png"

@@ -25,6 +25,7 @@ header of a file is read by :mod:`sobelcli.cli.stream_probe`, without tifffile o
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,13 +256,20 @@ class _Checked:
 
 def stream_edges(job: EdgeJob, task: Task) -> Done | None:
     """Write the edge map of ``task`` in strips, or None to take the in-memory path."""
+    if not job.plain:
+        return None
+    fmt = stream_input(task.source, task.output, job.read.max_pixels, names.STREAM_MIN_PIXELS)
+    if fmt in ("png", "jpeg") and "numpy" not in sys.modules:  # the first image of a process
+        from sobelcli.io import early
+
+        early.start(task.source, _folder(task.output))  # decoded while numpy is imported
     from sobelcli.engine.strips import cpu_count, threads
 
-    least = names.STREAM_MIN_PIXELS
-    if threads() < cpu_count():  # a worker of a parallel batch: no core to spare for overlap
-        least = max(least, names.SHARED_STREAM_MIN_PIXELS)
-    fmt = stream_input(task.source, task.output, job.read.max_pixels, least)
-    if fmt is None or not job.plain:
+    if fmt is not None and threads() < cpu_count():  # a parallel batch's worker: no core spare
+        fmt = stream_input(
+            task.source, task.output, job.read.max_pixels, names.SHARED_STREAM_MIN_PIXELS
+        )
+    if fmt is None:
         return None
     import numpy as np
 

@@ -6,13 +6,32 @@
 - :mod:`sobelcli.io.png`: sobelcli's own PNG encoder.
 
 Nothing here knows the command line: messages name the file and the problem, not an option.
+The names below are imported when first used (as the package's own), so that a command can
+check its output's folder, or start decoding its input (:mod:`sobelcli.io.early`), before
+numpy is imported.
 """
 
 from __future__ import annotations
 
-from sobelcli.io.files import ImageError, atomic_write, check_writable, make_folder
-from sobelcli.io.read import LoadedImage, load_image, read_array, read_image
-from sobelcli.io.write import encode, output_format, quantize, save_image
+from typing import TYPE_CHECKING
+
+from sobelcli._lazy import lazy_names
+
+#: public name -> module that defines it
+_NAMES = {
+    "ImageError": "files",
+    "atomic_write": "files",
+    "check_writable": "files",
+    "make_folder": "files",
+    "output_format": "files",
+    "LoadedImage": "read",
+    "load_image": "read",
+    "read_array": "read",
+    "read_image": "read",
+    "encode": "write",
+    "quantize": "write",
+    "save_image": "write",
+}
 
 __all__ = [
     "ImageError",
@@ -28,3 +47,15 @@ __all__ = [
     "read_image",
     "save_image",
 ]
+__getattr__, __dir__ = lazy_names(__name__, _NAMES)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sobelcli.io.files import (
+        ImageError,
+        atomic_write,
+        check_writable,
+        make_folder,
+        output_format,
+    )
+    from sobelcli.io.read import LoadedImage, load_image, read_array, read_image
+    from sobelcli.io.write import encode, quantize, save_image

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sobelcli.names import OUTPUT_SUFFIXES
 
 __all__ = [
     "ImageError",
@@ -26,7 +29,9 @@ __all__ = [
     "anonymous_file",
     "drop_part",
     "forget_part",
+    "is_stream",
     "new_part",
+    "output_format",
     "read_at",
     "remove_unfinished",
     "signals_held",
@@ -52,6 +57,33 @@ class ImageError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its arguments, so it crosses a process pool intact.
         return (type(self), (self.source, self.problem, self.setting))
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` (stdout) and for devices (``/dev/null``): names that say no format."""
+    if str(path) == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def output_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The format written to ``path``: by its extension, or ``fmt`` (default PNG) for stdout.
+
+    Devices and pipes (``/dev/null``) name no format either. ValueError for an unknown
+    extension.
+    """
+    if is_stream(path):
+        return fmt or "png"
+    ext = Path(path).suffix.lower()
+    if ext not in OUTPUT_SUFFIXES:
+        raise ValueError(
+            f"cannot write {ext or 'a file without extension'}: use {', '.join(OUTPUT_SUFFIXES)}"
+        )
+    return OUTPUT_SUFFIXES[ext]
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:

@@ -5,18 +5,21 @@ again, the first pass writes each strip's floats to a file that has no name
 (:func:`sobelcli.io.files.anonymous_file`), beside the output; the second reads them back,
 mostly from the disk's cache, divides and writes them. The file is made only where the disk
 has :data:`SPILL_ROOM` times its size free, so the output never runs short of room because of
-it, and gone when closed, or when the process ends in any way.
+it, and gone when closed, or when the process ends in any way. numpy is imported by
+:class:`StripFile`'s methods only: :mod:`sobelcli.io.early` fills a :class:`SpillFile` before
+numpy is loaded.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any
 
 from sobelcli.io.files import anonymous_file, read_at, write_at
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["SPILL_ROOM", "SpillFile", "StripFile", "room_for"]
 
@@ -128,6 +131,8 @@ class StripFile:
 
     def put(self, values: NDArray[Any]) -> bool:
         """Keep a strip below the others; False (and nothing kept) when it cannot."""
+        import numpy as np
+
         data = np.ascontiguousarray(values)
         offset = self._file.size
         if not self._file.append(data):
@@ -140,6 +145,8 @@ class StripFile:
 
     def get(self, index: int) -> NDArray[Any]:
         """Strip ``index``, as a new writable array."""
+        import numpy as np
+
         offset, shape, dtype = self._strips[index]
         data = self._file.read(offset, int(np.prod(shape)) * dtype.itemsize)
         return np.frombuffer(data, dtype=dtype).reshape(shape)

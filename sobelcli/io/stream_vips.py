@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from sobelcli.io import early
 from sobelcli.io.spill import SpillFile
 from sobelcli.io.stream_base import (
     DecodeError,
@@ -141,6 +142,21 @@ class VipsSource(GreySource):
         #: the copy of the decoded rows from the top, for a second pass (None: decode again)
         self._copy = SpillFile(spill, self.raw_bytes) if spill is not None else None
         self._spilled = 0  # rows above this are in the copy
+        self._grow = True  # rows decoded from the top are appended to the copy
+        if not (self._drop_alpha or self._high_byte):  # rows are libvips' own: adopt them
+            self._adopt(early.take(self._path, self._row_bytes))
+
+    def _adopt(self, decoded: early.Decoded | None) -> None:
+        """Go on from a decode started before numpy was imported (:mod:`sobelcli.io.early`)."""
+        if decoded is None:
+            return
+        if self._copy is not None:
+            self._copy.close()
+        self._image, self._region, self._copy = decoded.image, decoded.region, decoded.copy
+        self._next = self._spilled = decoded.rows
+        if decoded.rows == self.shape[0]:  # all in the copy: the decoder's buffers can go
+            self._image = self._region = None
+            _drop_cache(self._pyvips)
 
     def _open(self, name: str) -> Any:
         try:
@@ -156,13 +172,19 @@ class VipsSource(GreySource):
         """Rows ``r0 <= r < r1``: from the copy, or the decoder (opened anew if it is past r0)."""
         if self._image is None and r1 > self._spilled:
             raise ValueError(f"{self.name}: the source is closed")
-        if r0 < self._next and r1 <= self._spilled:  # behind the decoder, in the copy
+        if r0 < self._spilled:  # in the copy, at least at the top
             assert self._copy is not None
+            hi = min(r1, self._spilled)
             try:
-                data = self._copy.read(r0 * self._row_bytes, (r1 - r0) * self._row_bytes)
+                data = self._copy.read(r0 * self._row_bytes, (hi - r0) * self._row_bytes)
             except OSError as exc:
                 raise OSError(f"{self.name}: {exc}") from None
-            return np.frombuffer(data, dtype=self.raw_dtype).reshape((r1 - r0, *self.raw_shape[1:]))
+            shape = (hi - r0, *self.raw_shape[1:])
+            top = np.frombuffer(data, dtype=self.raw_dtype).reshape(shape)
+            if hi == r1:
+                return top
+            if self._next == hi:  # the decoder is where the copy ends
+                return np.concatenate([top, self._decode(hi, r1)])
         if r0 < self._next:  # behind the decoder: start again from the top
             self._image = self._region = None
             _drop_cache(self._pyvips)
@@ -180,12 +202,13 @@ class VipsSource(GreySource):
             rows = np.ascontiguousarray(rows[..., :-1] if rows.shape[-1] > 2 else rows[..., 0])
         if self._high_byte:
             rows = (rows >> 8).astype(np.uint8)
-        if self._copy is not None and self._copy.ready and r0 == self._spilled:
+        if self._copy is not None and self._copy.ready and self._grow and r0 == self._spilled:
             self._keep(rows)
         return rows
 
     def read_once(self) -> None:
         """No copy of the decoded samples: the caller reads the rows once."""
+        self._grow = False  # the rows already in the copy (decoded early) are read from it
         if self._copy is not None and self._spilled == 0:
             self._copy.close()
             self._copy = None

@@ -5,45 +5,15 @@ from __future__ import annotations
 import errno
 import io
 import os
-import stat
 import sys
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sobelcli.io.files import ImageError, atomic_write
+from sobelcli.io.files import ImageError, atomic_write, is_stream, output_format
 from sobelcli.io.png import encode_png
-from sobelcli.names import OUTPUT_SUFFIXES
 
 __all__ = ["encode", "is_stream", "output_format", "quantize", "save_image", "write_stdout"]
-
-
-def is_stream(path: str | os.PathLike[str]) -> bool:
-    """True for ``-`` (stdout) and for devices (``/dev/null``): names that say no format."""
-    if str(path) == "-":
-        return True
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
-
-
-def output_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
-    """The format written to ``path``: by its extension, or ``fmt`` (default PNG) for stdout.
-
-    Devices and pipes (``/dev/null``) name no format either. ValueError for an unknown
-    extension.
-    """
-    if is_stream(path):
-        return fmt or "png"
-    ext = Path(path).suffix.lower()
-    if ext not in OUTPUT_SUFFIXES:
-        raise ValueError(
-            f"cannot write {ext or 'a file without extension'}: use {', '.join(OUTPUT_SUFFIXES)}"
-        )
-    return OUTPUT_SUFFIXES[ext]
 
 
 def encode(

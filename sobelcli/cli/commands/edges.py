@@ -214,15 +214,20 @@ class EdgeJob:
 
     def __call__(self, task: Task) -> Done:
         """Read ``task.source``, write its edge map to ``task.output`` (in strips if big)."""
+        from sobelcli.cli import streaming
+        from sobelcli.io import early
+
+        try:
+            streamed = streaming.stream_edges(self, task)
+        finally:
+            early.discard()  # a decode started for a stream that did not happen
+        if streamed is not None:
+            return streamed
         import numpy as np
 
         from sobelcli import io as sio
-        from sobelcli.cli import streaming
         from sobelcli.cli.batch import Done
 
-        streamed = streaming.stream_edges(self, task)
-        if streamed is not None:
-            return streamed
         fmt = sio.output_format(task.output, task.fmt)
         loaded = sio.read_image(
             task.source,
