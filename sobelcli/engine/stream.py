@@ -202,8 +202,8 @@ def edge_maximum(
     Returns
     -------
     float
-        The largest value over the whole map (0.0 for a flat image): the float that the
-        in-memory ``edge_map`` divides by (x, y: by twice it).
+        The largest value over the whole map (0.0 for a flat image; NaN if it holds one): the
+        float that the in-memory ``edge_map`` divides by (x, y: by twice it).
     """
     if options.kind == "angle":
         raise ValueError("an angle map needs no maximum")
@@ -212,9 +212,9 @@ def edge_maximum(
     oh = window.output_shape(source.shape)[0]
     top = 0.0
     for o0, values in _edge_pass(source, options, edge_map, strip_rows, edge):
-        top = max(top, float(values.max()))
+        top = float(np.maximum(top, values.max()))  # a NaN stays, as in np.max
         if options.kind != "magnitude":  # max |G| = max(max G, -min G), without a temporary
-            top = max(top, -float(values.min()))
+            top = float(np.maximum(top, -values.min()))
         if keep is not None and not keep.put(values):
             keep = None  # the store is full: the second pass computes the strips again
         if progress is not None:

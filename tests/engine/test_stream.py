@@ -199,6 +199,22 @@ def test_a_known_maximum_skips_the_first_pass(rng: np.random.Generator) -> None:
     assert source.rows_read <= 15 + 2
 
 
+@pytest.mark.parametrize("kind", ["magnitude", "x"])
+@pytest.mark.parametrize("row", [1, 8, 13])  # in the first, a middle and the last strip
+def test_a_nan_anywhere_is_the_maximum_as_in_np_max(
+    rng: np.random.Generator, kind: str, row: int
+) -> None:
+    """Rows near the float64 limit overflow to inf - inf = NaN in some strips, not the others."""
+    image = grey(rng, (15, 8))
+    image[row - 1 : row + 2] = 1e308
+    options = EdgeOptions(kind)  # type: ignore[arg-type]
+    with np.errstate(over="ignore", invalid="ignore"):
+        whole = sobelcli.edge_map(image, kind, normalize=False)
+        assert np.isnan(np.max(whole))  # the in-memory map divides by NaN
+        top = edge_maximum(Rows(image), options, edge_map=sobelcli.edge_map, strip_rows=3)
+    assert np.isnan(top)
+
+
 def test_bad_options_and_small_images_raise_value_error() -> None:
     with pytest.raises(ValueError, match="unknown output kind"):
         EdgeOptions("phase")  # type: ignore[arg-type]
