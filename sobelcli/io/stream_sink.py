@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -157,6 +156,8 @@ class AtomicSink:
         except BaseException:
             os.replace(old, self._target)
             raise
+        import shutil  # here: it imports bz2 and lzma, 2 ms of every run's start
+
         shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
