@@ -5,9 +5,9 @@ holding the GIL, before it reads a row. Decoding needs no numpy, and libvips rel
 :func:`start` opens the PNG or JPEG and decodes it on a thread, top to bottom, into a nameless
 :class:`~sobelcli.io.spill.SpillFile` beside the output, while the main thread imports. The
 streaming reader (:class:`~sobelcli.io.stream_vips.VipsSource`) then takes over with
-:func:`take`: the rows decoded so far, the file that holds them, and the decoder where it
-stopped. Measured on 2 cores: a 2048 x 2048 PNG's decode (37 ms) ends before numpy's import
-does; at 6144 x 6144, the first 70 ms of its 0.3 s.
+:func:`take`: the rows decoded so far, the file that holds them, and the image, decoded down
+to where it stopped. Measured on 2 cores: a 2048 x 2048 PNG's decode (37 ms) ends before
+numpy's import does; at 6144 x 6144, the first 70 ms of its 0.3 s.
 
 At most one decode is pending (a process starts once); :func:`discard` stops it, and drops its
 file, when the run does not stream after all. Any error stops it quietly: the reader opens the
@@ -30,10 +30,13 @@ FETCH_BYTES = 1 << 19
 
 
 class Decoded(NamedTuple):
-    """What :func:`take` hands over: the decoder, and the rows it has put in the copy."""
+    """What :func:`take` hands over: the decoder, and the rows it has put in the copy.
 
-    image: Any  # pyvips.Image, opened in sequential mode
-    region: Any  # pyvips.Region on it, positioned below ``rows``
+    The thread's region on the image is dropped on that thread (libvips keeps a region's
+    buffers per thread); the taker makes a region of its own and reads on from ``rows``.
+    """
+
+    image: Any  # pyvips.Image, opened in sequential mode, decoded down to ``rows``
     copy: SpillFile  # rows 0 <= r < rows, as libvips gives them
     rows: int
     row_bytes: int
@@ -65,7 +68,8 @@ class _Decode:
             while copy.append(data):  # False: no room, or a full disk (the file is dropped)
                 rows += len(data) // row_bytes
                 if rows == height or self._stop.is_set():
-                    self.result = Decoded(image, region, copy, rows, row_bytes)
+                    del region, data  # here, on the thread that made them
+                    self.result = Decoded(image, copy, rows, row_bytes)
                     return
                 data = region.fetch(0, rows, width, min(step, height - rows))
         except Exception:  # noqa: BLE001 - the reader opens the file again and says what is wrong

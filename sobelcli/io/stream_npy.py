@@ -103,12 +103,9 @@ class NpySink(AtomicSink):
             "fortran_order": False,
             "shape": self.shape,
         }
-        try:
+        with self._or_abort():  # a full disk names the output
             self._fh = open(self.temp, "wb")  # noqa: SIM115 - closed in _finish / _discard
             np.lib.format.write_array_header_1_0(self._fh, header)
-        except BaseException:
-            self.abort()
-            raise
 
     def _write(self, rows: NDArray[Any]) -> None:
         self._fh.write(np.ascontiguousarray(rows, dtype=self.dtype).data)

@@ -101,12 +101,9 @@ class PngSink(AtomicSink):
         self._previous: NDArray[np.uint8] | None = None
         h, w = self.shape
         header = struct.pack(">IIBBBBB", w, h, bits, 0, 0, 0, 0)  # grey, deflate, no interlace
-        try:
+        with self._or_abort():  # a full disk names the output
             self._fh = open(self.temp, "wb")  # noqa: SIM115 - closed in _finish / _discard
             self._fh.write(SIGNATURE + _chunk(b"IHDR", header))
-        except BaseException:
-            self.abort()
-            raise
         self._writer = BackgroundWriter(self._deflate, "sobelcli-png-writer")
 
     def _deflate(self, get: Callable[[], NDArray[np.uint8] | None]) -> None:

@@ -145,6 +145,8 @@ class VipsSource(GreySource):
         self._grow = True  # rows decoded from the top are appended to the copy
         if not (self._drop_alpha or self._high_byte):  # rows are libvips' own: adopt them
             self._adopt(early.take(self._path, self._row_bytes))
+        else:  # rows to be changed first: a decode started early is of no use
+            early.discard()
 
     def _adopt(self, decoded: early.Decoded | None) -> None:
         """Go on from a decode started before numpy was imported (:mod:`sobelcli.io.early`)."""
@@ -152,9 +154,11 @@ class VipsSource(GreySource):
             return
         if self._copy is not None:
             self._copy.close()
-        self._image, self._region, self._copy = decoded.image, decoded.region, decoded.copy
-        self._next = self._spilled = decoded.rows
-        if decoded.rows == self.shape[0]:  # all in the copy: the decoder's buffers can go
+        self._copy, self._next = decoded.copy, decoded.rows
+        self._spilled = decoded.rows
+        if decoded.rows < self.shape[0]:  # read on from there, through a region of this thread
+            self._image, self._region = decoded.image, self._pyvips.Region.new(decoded.image)
+        else:  # all in the copy: no decoder
             self._image = self._region = None
             _drop_cache(self._pyvips)
 

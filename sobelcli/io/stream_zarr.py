@@ -141,7 +141,7 @@ class ZarrSink(AtomicSink):
         self._held: list[NDArray[Any]] = []
         self._count = 0
         self._stored = 0  # rows in the array; the rest wait in _held for a full chunk row
-        try:
+        with self._or_abort():  # a full disk names the output
             self._array: Any = zarr.create_array(
                 store=os.fspath(self.temp),
                 shape=self.shape,
@@ -151,9 +151,6 @@ class ZarrSink(AtomicSink):
                 fill_value=0,
                 overwrite=True,
             )
-        except BaseException:
-            self.abort()
-            raise
 
     def _flush(self, final: bool) -> None:
         c = self.chunks[0]

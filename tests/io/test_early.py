@@ -83,6 +83,20 @@ def test_a_decode_is_taken_by_its_own_file_only_and_leaves_nothing(tmp_path, rng
     assert os.environ.get("OPENBLAS_MAIN_FREE") == "1"  # numpy's import changes no environment
 
 
+def test_a_decode_the_reader_cannot_use_is_stopped_when_it_opens(tmp_path, rng) -> None:
+    """A tRNS colour (left out, as Pillow does) changes the rows: the early ones are dropped."""
+    path = tmp_path / "t.png"
+    Image.fromarray(rng.integers(0, 256, (400, 300, 3), dtype=np.uint8)).save(
+        path, transparency=(1, 2, 3)
+    )
+    want = read_image(path, dtype=np.float32).pixels
+    assert early.start(str(path), str(tmp_path))
+    with open_source(path, SourceOptions(dtype=np.float32)) as source:
+        assert not [t for t in threading.enumerate() if t.name == "sobelcli-early-decode"]
+        np.testing.assert_allclose(source.read_rows(0, 400), want, rtol=0, atol=2.4e-7)
+    assert os.listdir(tmp_path) == ["t.png"]
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not an image", "missing"])
 def test_a_file_the_decode_fails_on_is_left_to_the_reader_and_its_words(
     tmp_path, rng, damage: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -408,6 +409,26 @@ def test_a_failed_write_leaves_nothing_and_the_old_file_as_it_was(
     assert sorted(os.listdir(tmp_path)) == [name]
     if not name.endswith("zarr"):
         assert target.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.npy"])
+def test_a_disk_full_at_the_header_names_the_output_and_leaves_nothing(
+    tmp_path, monkeypatch, name: str
+) -> None:
+    import errno
+
+    from sobelcli.io import stream_npy, stream_png
+
+    class Full(io.BytesIO):
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    for module in (stream_png, stream_npy):
+        monkeypatch.setattr(module, "open", lambda *a, **k: Full(), raising=False)
+    target = tmp_path / name
+    with pytest.raises(OSError, match=rf"^{re.escape(str(target))}: cannot write: No space left"):
+        open_sink(target, (10, 20))
+    assert os.listdir(tmp_path) == []
 
 
 def test_sink_misuse_raises_value_error_and_leaves_nothing(tmp_path) -> None:
