@@ -7,10 +7,11 @@ The public API is imported lazily, so that ``sobelcli --help`` starts without nu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sobelcli._lazy import lazy_names
 from sobelcli._version import __version__
+
+#: typing.TYPE_CHECKING, without importing typing (3 ms) before the command line is imported
+TYPE_CHECKING = False
 
 #: public name -> module that defines it
 _API = {

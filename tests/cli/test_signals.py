@@ -398,3 +398,23 @@ def test_a_stop_inside_stops_deferred_is_raised_as_the_block_ends() -> None:
     finally:
         for signum, handler in old.items():
             signal.signal(signum, handler)
+
+
+def test_a_ctrl_c_while_the_command_line_imports_is_one_line_and_130() -> None:
+    """Before main's handlers exist: a KeyboardInterrupt raised as click is imported."""
+    code = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from sobelcli.__main__ import run\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130
+    assert done.stderr == "sobelcli: interrupted\n"
+    assert done.stdout == ""
