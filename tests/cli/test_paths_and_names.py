@@ -221,3 +221,25 @@ def test_bad_name_templates_exit_2(tmp_path: Path, template: str, message: str) 
 def test_name_template_and_a_different_format_disagree(tmp_path: Path) -> None:
     result = run("edges", str(png(tmp_path / "a.png")), "--name", "{stem}.png", "--format", "npy")
     assert result.exit_code == 2 and "disagree" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("inputs", "why"),
+    [
+        (["photos.png"], "'{d}/photos.png' is a folder"),
+        (["{d}/photos.png/*.png"], "'{d}/photos.png/*.png' is a pattern"),
+        (["{d}/photos.png/a.png", "{d}/photos.png/b.png"], "with several inputs"),
+    ],
+    ids=["a folder named like an image", "a pattern", "two files"],
+)
+def test_an_output_file_for_a_batch_says_why_the_inputs_are_a_batch(
+    tmp_path: Path, inputs: list[str], why: str
+) -> None:
+    png(tmp_path / "photos.png" / "a.png")
+    png(tmp_path / "photos.png" / "b.png", seed=1)
+    args = [a.format(d=tmp_path) if "{d}" in a else str(tmp_path / a) for a in inputs]
+    result = run("edges", *args, "-o", str(tmp_path / "out.png"))
+    assert result.exit_code == 2
+    message = why.format(d=tmp_path) + ": -o names a folder (created if missing)"
+    assert message in " ".join(result.stderr.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos.png"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from sobelcli.cli.batch.inputs import expand, is_batch
+from sobelcli.cli.batch.inputs import expand, is_batch, is_pattern
 from sobelcli.cli.batch.plan import make_plan, output_name
 from sobelcli.cli.batch.types import BatchOptions, Done, Result, Task, Work
 from sobelcli.names import FORMAT_SUFFIX, OUTPUT_SUFFIXES
@@ -109,7 +109,7 @@ def plan_batch(
     protected: Sequence[str] = (),
 ) -> tuple[list[Task], list[Result]]:
     """A batch's tasks, and the results decided before running (bad arguments, conflicts)."""
-    out_dir = output_folder(output)
+    out_dir = output_folder(output, batch_reason(images))
     sources, problems = expand(images, batch.recursive)
     ext = FORMAT_SUFFIX[batch.fmt or "png"]
     tasks, decided = make_plan(sources, out_dir, suffix, ext, batch.existing, protected, batch.name)
@@ -173,22 +173,31 @@ def report_single(
         report.info(describe(result), quiet)
 
 
-def output_folder(output: str | None) -> str | None:
-    """The folder -o names for a batch (None: beside each input); usage errors otherwise."""
+def batch_reason(images: Sequence[str]) -> str:
+    """Why the IMAGE arguments are a batch, for the messages about ``-o``."""
+    if len(images) == 1 and is_pattern(images[0]):
+        return f"{images[0]!r} is a pattern"
+    if len(images) == 1 and os.path.isdir(images[0]):
+        return f"{images[0]!r} is a folder"
+    return "with several inputs"
+
+
+def output_folder(output: str | None, reason: str = "with several inputs") -> str | None:
+    """The folder -o names for a batch (None: beside each input); usage errors otherwise.
+
+    ``reason`` (:func:`batch_reason`) starts the messages: why -o must name a folder.
+    """
     if output is None:
         return None
     if output == "-":
-        raise click.BadParameter(
-            "with several inputs -o names a folder, not stdout", param_hint="-o"
-        )
+        raise click.BadParameter(f"{reason}: -o names a folder, not stdout", param_hint="-o")
     if os.path.exists(output) and not os.path.isdir(output):
         raise click.BadParameter(
-            f"{output!r} is a file; with several inputs -o names a folder", param_hint="-o"
+            f"{output!r} is a file; {reason}: -o names a folder", param_hint="-o"
         )
     if not os.path.isdir(output) and Path(output).suffix.lower() in OUTPUT_SUFFIXES:
         raise click.BadParameter(
-            f"{output!r} looks like a file; with several inputs -o names "
-            "a folder (created if missing)",
+            f"{output!r} looks like a file; {reason}: -o names a folder (created if missing)",
             param_hint="-o",
         )
     return output
