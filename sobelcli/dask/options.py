@@ -7,14 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from sobelcli.dask.chunks import KINDS, PAD_MODES
+from sobelcli.engine.stream import EdgeOptions as StreamEdgeOptions
 
 __all__ = ["EdgeOptions", "GradOptions", "GradSummary", "ImageSummary"]
 
 
 @dataclass(frozen=True)
-class EdgeOptions:
+class EdgeOptions(StreamEdgeOptions):
     """What :func:`edges_to_zarr` computes; the meanings of ``sobelcli edges``' options.
+
+    The map's own options (``kind``, ``operator``, ``normalize``, ``pad``) and their checks are
+    the streaming engine's (:class:`sobelcli.engine.stream.EdgeOptions`); these add how the
+    image is read, thresholded and cut into chunks.
 
     Attributes
     ----------
@@ -37,10 +41,6 @@ class EdgeOptions:
         small image over more workers.
     """
 
-    kind: str = "magnitude"
-    operator: str = "sobel"
-    normalize: bool = True
-    pad: str | None = None
     threshold: float | None = None
     dtype: str = "float32"
     channel: int | None = None
@@ -48,10 +48,7 @@ class EdgeOptions:
     chunk: int = 2048
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown output kind {self.kind!r}; choose one of {', '.join(KINDS)}")
-        if self.pad is not None and self.pad not in PAD_MODES:
-            raise ValueError(f"unknown pad mode {self.pad!r}; choose one of {', '.join(PAD_MODES)}")
+        super().__post_init__()
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.chunk < 3:

@@ -237,6 +237,27 @@ def test_eager_errors_match_the_in_memory_messages() -> None:
         sdask.correlate2d(lazy, np.ones((2, 2)), method="winograd")  # type: ignore[arg-type]
 
 
+def test_cluster_edge_options_check_what_the_engine_checks_and_their_own() -> None:
+    from sobelcli.dask.options import EdgeOptions
+    from sobelcli.engine.stream import EdgeOptions as Engine
+
+    for bad in ({"operator": "canny"}, {"kind": "phase"}, {"pad": "zero"}):
+        with pytest.raises(ValueError) as expected:
+            Engine(**bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError) as got:
+            EdgeOptions(**bad)  # type: ignore[arg-type]
+        assert str(got.value) == str(expected.value)
+    for bad, words in [
+        ({"dtype": "float16"}, "dtype"),
+        ({"chunk": 2}, "at least 3"),
+        ({"threshold": 0.5, "normalize": False}, "normalise"),
+        ({"threshold": 2.0}, r"\[0, 1\]"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            EdgeOptions(**bad)  # type: ignore[arg-type]
+    assert EdgeOptions(kind="angle").passes == 1 and EdgeOptions().passes == 2
+
+
 def test_nan_is_reported_when_computed() -> None:
     img = np.zeros((6, 6))
     img[4, 1] = np.nan
