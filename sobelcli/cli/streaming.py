@@ -235,15 +235,16 @@ class _Checked:
     """The sink of an edge map: finite values checked, ``--threshold`` applied, the top kept."""
 
     def __init__(self, sink: Any, source: str, threshold: float | None) -> None:
-        self.sink, self.source, self.threshold = sink, source, threshold
-        self.top = 0.0
-
-    def write_rows(self, rows: Any) -> None:
         import numpy as np
 
-        from sobelcli.io import ImageError
+        self.sink, self.source, self.threshold = sink, source, threshold
+        self.top = 0.0
+        self._isfinite = np.isfinite  # imported once, not at every strip
 
-        if not np.isfinite(rows).all():
+    def write_rows(self, rows: Any) -> None:
+        if not self._isfinite(rows).all():
+            from sobelcli.io import ImageError
+
             raise ImageError(self.source, "values too large: the edge map overflows")
         if self.threshold is not None:
             rows = (rows >= self.threshold).astype(rows.dtype)

@@ -12,6 +12,7 @@ numpy is loaded.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,9 @@ class StripFile:
     """
 
     def __init__(self, folder: str, size: int) -> None:
+        import numpy  # here, not at the top, nor at every strip: SpillFile is numpy-free
+
+        self._np = numpy
         self._file = SpillFile(folder, size)
         self._strips: list[tuple[int, tuple[int, ...], np.dtype[Any]]] = []  # offset, shape
         self._rows = [0]  # rows before each strip
@@ -131,9 +135,7 @@ class StripFile:
 
     def put(self, values: NDArray[Any]) -> bool:
         """Keep a strip below the others; False (and nothing kept) when it cannot."""
-        import numpy as np
-
-        data = np.ascontiguousarray(values)
+        data = self._np.ascontiguousarray(values)
         offset = self._file.size
         if not self._file.append(data):
             self._strips.clear()
@@ -145,11 +147,9 @@ class StripFile:
 
     def get(self, index: int) -> NDArray[Any]:
         """Strip ``index``, as a new writable array."""
-        import numpy as np
-
         offset, shape, dtype = self._strips[index]
-        data = self._file.read(offset, int(np.prod(shape)) * dtype.itemsize)
-        return np.frombuffer(data, dtype=dtype).reshape(shape)
+        data = self._file.read(offset, math.prod(shape) * dtype.itemsize)
+        return self._np.frombuffer(data, dtype=dtype).reshape(shape)
 
     def close(self) -> None:
         """Drop the file (idempotent); nothing kept is readable after."""

@@ -67,7 +67,10 @@ def test_adopted_rows_are_the_rows_the_reader_decodes_itself(
     assert list(folder.iterdir()) == []  # the copy has no name
 
 
-def test_a_decode_is_taken_by_its_own_file_only_and_leaves_nothing(tmp_path, rng) -> None:
+def test_a_decode_is_taken_by_its_own_file_only_and_leaves_nothing(
+    tmp_path, rng, monkeypatch
+) -> None:
+    monkeypatch.delenv("OPENBLAS_MAIN_FREE", raising=False)
     a, b = picture(tmp_path, rng, "a.png"), picture(tmp_path, rng, "b.png")
     threads = threading.active_count()
     assert early.start(str(a), str(tmp_path))
