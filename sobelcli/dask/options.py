@@ -22,10 +22,8 @@ class EdgeOptions(StreamEdgeOptions):
 
     Attributes
     ----------
-    kind : {"magnitude", "x", "y", "angle"}
-    operator : {"sobel", "scharr", "prewitt"}
-    normalize : bool
-    pad : {"reflect", "mirror", "nearest", "constant", "wrap"} or None
+    kind, operator, normalize, pad
+        As :class:`sobelcli.engine.stream.EdgeOptions`.
     threshold : float or None
         Write 1 where the normalised value is >= threshold, else 0 (needs ``normalize``).
     dtype : {"float32", "float64"}
